@@ -1,0 +1,1 @@
+"""calbot's core: use cases and their ports. No chat SDK or HTTP client is imported here."""

@@ -1,0 +1,65 @@
+"""The core's front door: every adapter hands commands and button presses to `Bot`."""
+
+from __future__ import annotations
+
+import logging
+
+from bot import cards
+from bot.commands import parse_command
+from bot.connect import Actor, ConnectFlow
+from bot.messages import Message, simple
+from bot.ports import Store
+
+log = logging.getLogger(__name__)
+
+
+class Bot:
+    def __init__(self, *, store: Store, connect: ConnectFlow) -> None:
+        self.store = store
+        self.connect = connect
+
+    async def command(self, actor: Actor, text: str) -> Message:
+        """A slash command or a message to the bot. Returns the immediate reply."""
+        intent = parse_command(text)
+        if intent.name == "connect":
+            return await self.connect.request(actor)
+        if intent.name == "disconnect":
+            return await self.connect.disconnect(actor)
+        if intent.name == "status":
+            return await self.own_status(actor)
+        if intent.name == "help":
+            return cards.help_card()
+        return simple(f"Sorry, I don't know “{intent.text.strip()[:80]}”. Try `/calendar help`.")
+
+    async def action(self, actor: Actor, action_id: str, value: str) -> Message | None:
+        """A button press. Returns a reply to show the presser, or None for nothing."""
+        if action_id == "connect.open":
+            return None  # a link button: the browser does the work
+        if action_id == "connect.reconnect":
+            return await self._new_link(actor)
+        if action_id == "connect.disconnect":
+            return await self.connect.disconnect(actor)
+        log.info("unknown action %s", action_id)
+        return simple("That button is no longer active.")
+
+    async def own_status(self, actor: Actor) -> Message:
+        user = await self.store.upsert_user(actor.user, actor.profile, actor.address)
+        connection = await self.store.get_connection(user.id)
+        if connection is None:
+            return simple(
+                "Your calendar isn't connected yet. Use `/calendar connect` to connect it."
+            )
+        if connection.is_healthy:
+            return simple(
+                f"Your calendar is connected: {connection.provider_label} "
+                f"({connection.profile_name})."
+            )
+        return simple(
+            f"Your calendar connection needs attention ({connection.state.replace('_', ' ')}). "
+            "Use `/calendar connect` to reconnect."
+        )
+
+    async def _new_link(self, actor: Actor) -> Message:
+        user = await self.store.upsert_user(actor.user, actor.profile, actor.address)
+        await self.connect.send_link(user)
+        return simple("I've sent you a new personal link in a DM.")

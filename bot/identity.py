@@ -1,0 +1,50 @@
+"""Who is who: platform-neutral references to chat users and the messages sent to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SLACK = "slack"
+TEAMS = "teams"
+CONSOLE = "console"
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """A chat user: platform, workspace (Slack team id / Teams tenant id) and user id."""
+
+    platform: str
+    workspace_id: str
+    user_id: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.workspace_id}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class ChatProfile:
+    """What a chat platform tells us about a user."""
+
+    display_name: str = ""
+    email: str | None = None
+    tz: str | None = None
+    is_admin: bool = False
+    is_bot: bool = False
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where to send a DM: the user plus the adapter's own address for them (Teams needs it)."""
+
+    user: UserRef
+    address: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """An adapter's opaque reference to a message it sent, kept so it can be edited later."""
+
+    platform: str
+    ref: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,139 @@
+"""Delivers queued chat messages: at least once to the platform, exactly once per key.
+
+Every message the bot sends is first written to the outbox in the same transaction as
+the state change that caused it, so a crash between "decided" and "sent" loses nothing.
+Several workers (one per instance) can run; rows are claimed with a lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from datetime import timedelta
+
+from bot.errors import ChatNotFound, ChatNotInstalled, ChatThrottled
+from bot.identity import SentMessage
+from bot.messages import Message
+from bot.ports import ChatPort, Clock, Store
+from bot.records import ClaimedMessage
+
+log = logging.getLogger(__name__)
+
+UNDELIVERABLE = (ChatNotInstalled, ChatNotFound)
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        store: Store,
+        chats: Mapping[str, ChatPort],
+        clock: Clock,
+        *,
+        max_attempts: int = 8,
+        lease_seconds: float = 60.0,
+        batch: int = 50,
+    ) -> None:
+        self._store = store
+        self._chats = chats
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._lease = lease_seconds
+        self._batch = batch
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Called after an enqueue so delivery does not wait for the next tick."""
+        self._wake.set()
+
+    async def deliver_due(self) -> int:
+        """One pass over what is due now. Returns how many messages were attempted."""
+        claimed = await self._store.claim_due(self._clock.now(), self._batch, self._lease)
+        throttled_until: dict[str, float] = {}
+        for item in claimed:
+            pause = throttled_until.get(item.platform)
+            if pause is not None:
+                # The platform just said 429: leave the rest of its batch for later.
+                await self._store.mark_retry(
+                    item.id, "waiting for rate limit", self._clock.now() + timedelta(seconds=pause)
+                )
+                continue
+            try:
+                await self._deliver(item)
+            except ChatThrottled as exc:
+                throttled_until[item.platform] = exc.retry_after
+                await self._store.mark_retry(
+                    item.id, str(exc), self._clock.now() + timedelta(seconds=exc.retry_after)
+                )
+            except UNDELIVERABLE as exc:
+                log.warning("outbox %s undeliverable: %s", item.key, type(exc).__name__)
+                await self._store.mark_dead(item.id, type(exc).__name__)
+            except Exception as exc:
+                await self._retry_or_give_up(item, exc)
+        return len(claimed)
+
+    async def _deliver(self, item: ClaimedMessage) -> None:
+        chat = self._chats.get(item.platform)
+        if chat is None:
+            raise _PlatformOff(item.platform)
+        message = Message.from_json(item.payload_json)
+        if item.edit_of:
+            ref = await self._store.sent_ref(item.edit_of)
+            if ref is not None:
+                sent = SentMessage(platform=item.platform, ref=dict(ref))
+                await chat.update(sent, message)
+                await self._store.mark_sent(item.id, dict(ref), self._clock.now())
+                return
+            if item.attempts < 3 or item.recipient is None:
+                raise _OriginalNotSentYet(item.edit_of)
+            # The message to edit never went out: say it in a new message instead.
+        assert item.recipient is not None
+        sent = await chat.send_dm(item.recipient, message)
+        await self._store.mark_sent(item.id, sent.ref, self._clock.now())
+
+    async def _retry_or_give_up(self, item: ClaimedMessage, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        if item.attempts >= self._max_attempts:
+            log.error("outbox %s gave up after %d attempts: %s", item.key, item.attempts, reason)
+            await self._store.mark_dead(item.id, reason)
+            return
+        delay = min(2.0**item.attempts, 300.0) * (0.5 + random.random() / 2)
+        if isinstance(exc, _OriginalNotSentYet):
+            delay = 0.5
+        await self._store.mark_retry(item.id, reason, self._clock.now() + timedelta(seconds=delay))
+
+    async def drain(self, max_seconds: float = 10.0) -> None:
+        """Deliver until nothing is due now (tests and one-shot jobs)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_seconds
+        while loop.time() < deadline:
+            if not await self.deliver_due():
+                due = await self._store.next_due()
+                if due is None or due > self._clock.now() + timedelta(seconds=1):
+                    return
+                await asyncio.sleep(0.05)
+
+    async def run(self, interval: float) -> None:
+        """Deliver forever, waking on `wake()` or every `interval` seconds."""
+        while True:
+            try:
+                while await self.deliver_due():
+                    pass
+            except Exception:
+                log.exception("outbox pass failed; retrying next tick")
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+
+class _PlatformOff(Exception):
+    def __init__(self, platform: str) -> None:
+        super().__init__(f"{platform} is not enabled on this instance")
+
+
+class _OriginalNotSentYet(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"waiting for {key} to be sent")

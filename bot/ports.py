@@ -1,0 +1,209 @@
+"""The interfaces the core needs. Adapters in ``integrations/`` implement them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.identity import ChatProfile, Recipient, SentMessage, UserRef
+from bot.messages import Message
+from bot.records import (
+    ClaimedMessage,
+    ConnectionRecord,
+    LinkRecord,
+    OutboxItem,
+    UserRecord,
+)
+
+# --- calendar ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkedProfile:
+    """The calendar profile an authorization linked (Cronofy ``linking_profile``)."""
+
+    provider_name: str
+    profile_id: str
+    profile_name: str
+    provider_service: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """Tokens from a code exchange or a refresh. ``sub`` only comes with a code exchange."""
+
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    scope: str = ""
+    sub: str | None = None
+    linking_profile: LinkedProfile | None = None
+
+    def __repr__(self) -> str:  # tokens must never reach a log through a repr
+        return f"TokenSet(sub={self.sub!r}, expires_at={self.expires_at.isoformat()})"
+
+
+@dataclass(frozen=True)
+class CalendarProfile:
+    provider_name: str
+    provider_service: str | None
+    profile_id: str
+    profile_name: str
+    connected: bool
+    initial_sync_required: bool = False
+    relink_url: str | None = None
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    sub: str
+    email: str | None = None
+    name: str | None = None
+    zoneinfo: str | None = None
+    profiles: tuple[CalendarProfile, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class CalendarInfo:
+    calendar_id: str
+    calendar_name: str
+    profile_id: str
+    profile_name: str
+    provider_name: str
+    readonly: bool = False
+    deleted: bool = False
+    primary: bool = False
+
+
+class CalendarPort(Protocol):
+    """What calbot needs from Cronofy (real API or the built-in sandbox)."""
+
+    def authorize_url(self, *, redirect_uri: str, state: str) -> str: ...
+
+    async def exchange_code(self, *, code: str, redirect_uri: str) -> TokenSet: ...
+
+    async def refresh(self, refresh_token: str) -> TokenSet: ...
+
+    async def revoke(self, token: str) -> None: ...
+
+    async def userinfo(self, access_token: str) -> UserInfo: ...
+
+    async def profiles(self, access_token: str) -> list[CalendarProfile]: ...
+
+    async def calendars(self, access_token: str) -> list[CalendarInfo]: ...
+
+
+# --- chat -------------------------------------------------------------------------
+
+
+class ChatPort(Protocol):
+    """One chat platform. The core talks to every platform through this."""
+
+    platform: str
+
+    async def send_dm(self, recipient: Recipient, message: Message) -> SentMessage: ...
+
+    async def update(self, sent: SentMessage, message: Message) -> None: ...
+
+    async def profile(self, user: UserRef) -> ChatProfile: ...
+
+
+# --- time -------------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+# --- state signing ----------------------------------------------------------------
+
+
+class Signer(Protocol):
+    """Authenticated, expiring tokens for OAuth `state` (tamper-proof, opaque)."""
+
+    def sign(self, payload: str) -> str: ...
+
+    def verify(self, token: str, max_age_seconds: int) -> str | None: ...
+
+
+# --- storage ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewConnection:
+    """What a successful authorization leaves us to store."""
+
+    tokens: TokenSet
+    cronofy_sub: str
+    provider_name: str
+    provider_service: str | None
+    profile_id: str | None
+    profile_name: str
+
+
+class Store(Protocol):
+    """Persistence the core needs. Each method is one transaction."""
+
+    # users
+    async def upsert_user(
+        self,
+        user: UserRef,
+        profile: ChatProfile | None = None,
+        address: dict[str, object] | None = None,
+    ) -> UserRecord: ...
+
+    async def get_user(self, user_id: int) -> UserRecord | None: ...
+
+    async def find_user(self, user: UserRef) -> UserRecord | None: ...
+
+    # connections
+    async def get_connection(self, user_id: int) -> ConnectionRecord | None: ...
+
+    async def connection_tokens(self, user_id: int) -> TokenSet | None: ...
+
+    async def delete_connection(self, user_id: int, outbox: list[OutboxItem]) -> bool: ...
+
+    # connect links
+    async def create_link(
+        self, user_id: int, token_hash: str, expires_at: datetime, outbox: list[OutboxItem]
+    ) -> LinkRecord: ...
+
+    async def find_link(self, token_hash: str) -> LinkRecord | None: ...
+
+    async def get_link(self, link_id: int) -> LinkRecord | None: ...
+
+    async def click_link(self, link_id: int, nonce: str, now: datetime) -> None: ...
+
+    async def complete_link(
+        self,
+        link_id: int,
+        nonce: str,
+        connection: NewConnection,
+        now: datetime,
+        outbox: list[OutboxItem],
+    ) -> bool: ...
+
+    async def fail_link(
+        self, link_id: int, nonce: str, reason: str, now: datetime, outbox: list[OutboxItem]
+    ) -> bool: ...
+
+    # outbox
+    async def enqueue(self, items: list[OutboxItem]) -> None: ...
+
+    async def claim_due(
+        self, now: datetime, limit: int, lease_seconds: float
+    ) -> list[ClaimedMessage]: ...
+
+    async def sent_ref(self, key: str) -> dict[str, object] | None: ...
+
+    async def mark_sent(self, message_id: int, ref: dict[str, object], now: datetime) -> None: ...
+
+    async def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None: ...
+
+    async def mark_dead(self, message_id: int, error: str) -> None: ...
+
+    async def next_due(self) -> datetime | None: ...
+
+    # inbound dedup
+    async def first_time(self, platform: str, event_id: str, now: datetime) -> bool: ...

@@ -1,0 +1,102 @@
+"""Plain records the core reads from and writes to its store (no ORM types leak in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.identity import Recipient, UserRef
+
+PROVIDER_NAMES = {
+    ("exchange", "office365"): "Office 365",
+    ("exchange", "exchange"): "Exchange",
+    ("exchange", None): "Office 365",
+    ("google", "gsuite"): "Google Workspace",
+    ("google", "google"): "Google Calendar",
+    ("google", None): "Google Calendar",
+    ("apple", "icloud"): "iCloud",
+    ("live_connect", "outlook_com"): "Outlook.com",
+}
+
+
+def provider_label(provider_name: str, provider_service: str | None) -> str:
+    """Cronofy reports Office 365 as provider `exchange`, service `office365`."""
+    return (
+        PROVIDER_NAMES.get((provider_name, provider_service))
+        or PROVIDER_NAMES.get((provider_name, None))
+        or provider_name.replace("_", " ").title()
+    )
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    ref: UserRef
+    display_name: str = ""
+    email: str | None = None
+    tz: str | None = None
+    is_admin: bool = False
+    address: dict[str, Any] | None = None
+
+    @property
+    def recipient(self) -> Recipient:
+        return Recipient(user=self.ref, address=self.address)
+
+
+@dataclass(frozen=True)
+class ConnectionRecord:
+    id: int
+    user_id: int
+    cronofy_sub: str
+    provider_name: str
+    provider_service: str | None
+    profile_name: str
+    state: str
+    expires_at: datetime
+    connected_at: datetime
+    relink_url: str | None = None
+
+    @property
+    def provider_label(self) -> str:
+        return provider_label(self.provider_name, self.provider_service)
+
+    @property
+    def is_healthy(self) -> bool:
+        return self.state == "connected"
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    id: int
+    user_id: int
+    created_at: datetime
+    expires_at: datetime
+    clicked_at: datetime | None
+    completed_at: datetime | None
+    failed_at: datetime | None
+    state_nonce: str | None
+    message_key: str | None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A message to deliver. `edit_of` names the key of an earlier message to edit instead."""
+
+    key: str
+    platform: str
+    payload_json: str
+    recipient: Recipient | None = None
+    edit_of: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    id: int
+    key: str
+    platform: str
+    kind: str
+    payload_json: str
+    recipient: Recipient | None
+    edit_of: str | None
+    attempts: int

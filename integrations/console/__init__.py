@@ -1,0 +1,1 @@
+"""A terminal chat: the third adapter, used by `make demo` and by most end-to-end tests."""

@@ -1,0 +1,123 @@
+"""The interactive console chat behind `python app.py demo` and `python app.py console`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from bot.messages import Button, Message
+from integrations.console.chat import ConsoleChat, Dm
+from integrations.console.render import render
+from integrations.console.session import ConsoleSession
+
+BANNER = """\
+calbot console — you are chatting as {user}.
+Type a command as you would in Slack, e.g. /calendar connect, /calendar status, /calendar help.
+Press a button by typing its number. Other commands: `as NAME` (become someone else),
+`inbox` (your DMs), `quit`.
+"""
+
+
+class Repl:
+    def __init__(
+        self,
+        session: ConsoleSession,
+        *,
+        sandbox_url: str | None,
+        settle: Callable[[], Awaitable[None]],
+        write: Callable[[str], None] = print,
+        read: Callable[[], Awaitable[str | None]] | None = None,
+    ) -> None:
+        self.session = session
+        self.sandbox_url = sandbox_url
+        self.settle = settle
+        self.write = write
+        self.read = read or _read_stdin
+        self.reply_buttons: list[Button] = []
+
+    @staticmethod
+    def show_dm(write: Callable[[str], None]) -> Callable[[Dm, bool], None]:
+        def show(dm: Dm, edited: bool) -> None:
+            label = "DM edited" if edited else "DM"
+            write(f"\n--- {label} to {dm.user_id} (#{dm.id}) ---\n{render(dm.message)}\n")
+
+        return show
+
+    async def run(self) -> None:
+        self.write(BANNER.format(user=self.session.user))
+        while True:
+            line = await self.read()
+            if line is None:
+                return
+            line = line.strip()
+            if not line:
+                continue
+            if line in {"quit", "exit"}:
+                return
+            await self.handle(line)
+            await self.settle()
+
+    async def handle(self, line: str) -> None:
+        if line.startswith("as "):
+            self.session.user = line[3:].strip().lower() or self.session.user
+            self.write(f"You are now {self.session.user}.")
+            return
+        if line == "inbox":
+            for dm in self.session.inbox():
+                self.write(f"#{dm.id}\n{render(dm.message)}\n")
+            return
+        if line.isdigit():
+            await self.press(int(line))
+            return
+        self._reply(await self.session.say(line))
+
+    async def press(self, number: int) -> None:
+        buttons = self.session.buttons() + self.reply_buttons
+        if not 1 <= number <= len(buttons):
+            self.write(f"There is no button {number}. Type `inbox` to see your messages.")
+            return
+        button = buttons[number - 1]
+        if button.url:
+            await self.open_link(button)
+            return
+        reply = await self.session.press(button)
+        if reply is not None:
+            self._reply(reply)
+
+    async def open_link(self, button: Button) -> None:
+        assert button.url is not None
+        if self.sandbox_url is None:
+            self.write(f"Open this link in your browser:\n  {button.url}")
+            return
+        self.write(
+            "This opens the sign-in page (the built-in Cronofy sandbox stands in for Microsoft).\n"
+            "  [a] accept   [c] cancel   [p] print the link to open it in a browser"
+        )
+        choice = ((await self.read()) or "a").strip().lower()[:1] or "a"
+        if choice == "p":
+            self.write(f"  {button.url}")
+            return
+        visit = await self.session.follow_connect_link(
+            button.url,
+            sandbox_url=self.sandbox_url,
+            decision="cancel" if choice == "c" else "approve",
+        )
+        self.write(f"Browser: {visit.title} (HTTP {visit.status})")
+
+    def _reply(self, message: Message) -> None:
+        first = len(self.session.buttons()) + 1
+        self.reply_buttons = message.buttons()
+        self.write(render(message, first_button=first))
+
+
+async def _read_stdin() -> str | None:
+    if sys.stdin.isatty():
+        sys.stdout.write("> ")
+        sys.stdout.flush()
+    line = await asyncio.to_thread(sys.stdin.readline)
+    return line if line else None
+
+
+def make_console_chat(write: Callable[[str], None] = print) -> ConsoleChat:
+    return ConsoleChat(on_message=Repl.show_dm(write))

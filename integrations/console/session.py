@@ -1,0 +1,87 @@
+"""Drives the bot as a person at a terminal would: type, press buttons, follow links."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import httpx
+
+from bot.connect import Actor
+from bot.dispatch import Bot
+from bot.messages import Button, Message
+from integrations.console.chat import ConsoleChat, Dm, user_ref
+
+
+@dataclass(frozen=True)
+class BrowserVisit:
+    """What a browser ended on after following a link through the sign-in."""
+
+    status: int
+    title: str
+    url: str
+
+
+_TITLE = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
+
+
+class ConsoleSession:
+    def __init__(self, bot: Bot, chat: ConsoleChat, *, user: str = "alice") -> None:
+        self.bot = bot
+        self.chat = chat
+        self.user = user
+
+    def actor(self) -> Actor:
+        ref = user_ref(self.user)
+        profile = self.chat.profiles.get(self.user)
+        if profile is None:
+            from integrations.console.chat import default_profile
+
+            profile = default_profile(self.user)
+        return Actor(user=ref, profile=profile)
+
+    async def say(self, text: str) -> Message:
+        return await self.bot.command(self.actor(), text)
+
+    def inbox(self) -> list[Dm]:
+        return self.chat.inbox(self.user)
+
+    def last_dm(self) -> Dm:
+        inbox = self.inbox()
+        if not inbox:
+            raise LookupError(f"{self.user} has no DMs")
+        return inbox[-1]
+
+    def buttons(self) -> list[Button]:
+        """Buttons of the user's DMs, newest message first, numbered from 1 as shown."""
+        return [b for dm in reversed(self.inbox()) for b in dm.message.buttons()]
+
+    async def press(self, button: Button) -> Message | None:
+        return await self.bot.action(self.actor(), button.action_id, button.value)
+
+    async def follow_connect_link(
+        self, url: str, *, sandbox_url: str, email: str | None = None, decision: str = "approve"
+    ) -> BrowserVisit:
+        """Open a connect link and act out the sign-in page of the Cronofy sandbox."""
+        async with httpx.AsyncClient(timeout=30) as http:
+            first = await http.get(url, follow_redirects=False)
+            if first.status_code != 302:
+                return BrowserVisit(first.status_code, _title(first.text), url)
+            authorize = first.headers["location"]
+            answer = await http.post(
+                f"{sandbox_url}/_sandbox/approve",
+                json={
+                    "authorize_url": authorize,
+                    "email": email or f"{self.user}@contoso.com",
+                    "decision": decision,
+                },
+            )
+            answer.raise_for_status()
+            location = answer.json()["location"]
+            final = await http.get(location, follow_redirects=True)
+            return BrowserVisit(final.status_code, _title(final.text), location)
+
+
+def _title(html: str) -> str:
+    match = _TITLE.search(html)
+    return re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else ""

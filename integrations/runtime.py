@@ -1,0 +1,169 @@
+"""The composition root: builds the core and its adapters from the settings.
+
+Nothing here runs at import time; `build_runtime` wires everything explicitly so tests
+can build as many independent runtimes as they like.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import SystemClock
+from bot.connect import ConnectFlow
+from bot.dispatch import Bot
+from bot.outbox import OutboxWorker
+from bot.ports import ChatPort, Clock
+from bot.settings import Settings
+from integrations.cronofy.client import CronofyClient
+from integrations.web.app import create_web_app
+from storage.crypto import StateSigner, TokenCipher, generate_key
+from storage.db import make_engine, make_sessionmaker
+from storage.migrate import head_revision
+from storage.repository import SqlStore
+
+log = logging.getLogger(__name__)
+
+SANDBOX_CLIENT_ID = "calbot-sandbox"
+SANDBOX_KEY_FILE = Path(".sandbox-key")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    store: SqlStore
+    clock: Clock
+    calendar: CronofyClient
+    bot: Bot
+    connect: ConnectFlow
+    outbox: OutboxWorker
+    web: web.Application
+    chats: dict[str, ChatPort] = field(default_factory=dict)
+    sandbox: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        for closer in reversed(self.extras.get("closers", [])):
+            await closer()
+        await self.calendar.aclose()
+        if self.sandbox is not None:
+            await self.sandbox.close()
+        await self.engine.dispose()
+
+
+def encryption_keys(settings: Settings) -> str:
+    """The configured keys, or (sandbox only) a key generated once and kept beside the data."""
+    if settings.TOKEN_ENCRYPTION_KEY:
+        return settings.TOKEN_ENCRYPTION_KEY
+    if SANDBOX_KEY_FILE.exists():
+        return SANDBOX_KEY_FILE.read_text().strip()
+    key = generate_key()
+    SANDBOX_KEY_FILE.write_text(key + "\n")
+    SANDBOX_KEY_FILE.chmod(0o600)
+    return key
+
+
+async def build_calendar(settings: Settings) -> tuple[CronofyClient, Any]:
+    """Real Cronofy when CRONOFY_CLIENT_ID is set; otherwise the built-in sandbox."""
+    if not settings.uses_cronofy_sandbox:
+        client = CronofyClient(
+            client_id=settings.CRONOFY_CLIENT_ID or "",
+            client_secret=settings.CRONOFY_CLIENT_SECRET or "",
+            data_center=settings.CRONOFY_DATA_CENTER,
+            api_url=settings.CRONOFY_API_URL,
+            app_url=settings.CRONOFY_APP_URL,
+        )
+        return client, None
+    secret = settings.CRONOFY_CLIENT_SECRET or "sandbox-secret"
+    sandbox = None
+    api_url = settings.CRONOFY_API_URL
+    if not api_url:
+        from integrations.cronofy.sandbox import start_sandbox
+
+        sandbox = await start_sandbox(client_id=SANDBOX_CLIENT_ID, client_secret=secret)
+        api_url = sandbox.url
+    client = CronofyClient(
+        client_id=SANDBOX_CLIENT_ID,
+        client_secret=secret,
+        api_url=api_url,
+        app_url=settings.CRONOFY_APP_URL or api_url,
+    )
+    return client, sandbox
+
+
+async def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    chats: dict[str, ChatPort] | None = None,
+) -> Runtime:
+    clock = clock or SystemClock()
+    engine = make_engine(settings.DATABASE_URL)
+    keys = encryption_keys(settings)
+    store = SqlStore(make_sessionmaker(engine), TokenCipher(keys))
+    calendar, sandbox = await build_calendar(settings)
+    chat_ports: dict[str, ChatPort] = dict(chats or {})
+    workers: list[OutboxWorker] = []
+
+    def wake() -> None:
+        for worker in workers:
+            worker.wake()
+
+    connect = ConnectFlow(
+        store=store,
+        calendar=calendar,
+        signer=StateSigner(keys),
+        clock=clock,
+        public_base_url=settings.PUBLIC_BASE_URL,
+        callback_url=settings.oauth_callback_url,
+        link_ttl=timedelta(days=settings.CALBOT_LINK_TTL_DAYS),
+        wake_outbox=wake,
+    )
+    bot = Bot(store=store, connect=connect)
+
+    async def ready_check() -> str | None:
+        from storage.migrate import current_revision
+
+        try:
+            current = await current_revision(settings.DATABASE_URL)
+        except Exception as exc:
+            return f"database unreachable ({type(exc).__name__})"
+        if current != head_revision():
+            return "database not migrated"
+        return None
+
+    app = create_web_app(connect=connect, ready_check=ready_check)
+    outbox = OutboxWorker(store, chat_ports, clock)
+    workers.append(outbox)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        store=store,
+        clock=clock,
+        calendar=calendar,
+        bot=bot,
+        connect=connect,
+        outbox=outbox,
+        web=app,
+        chats=chat_ports,
+        sandbox=sandbox,
+    )
+    _mount_chat_adapters(runtime)
+    return runtime
+
+
+def _mount_chat_adapters(runtime: Runtime) -> None:
+    """Each chat platform adds its routes and registers its ChatPort, if configured."""
+    from integrations import slack, teams
+
+    for platform in (slack, teams):
+        mount = getattr(platform, "mount", None)
+        if mount is not None:
+            mount(runtime)

@@ -1,0 +1,1 @@
+"""calbot's own HTTP pages: connect links, the OAuth callback, health and readiness."""

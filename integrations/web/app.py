@@ -1,0 +1,142 @@
+"""One aiohttp application for every route; chat adapters add theirs to it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from bot.connect import ConnectFlow
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).parent / "templates"
+CONNECT_FLOW: web.AppKey[ConnectFlow] = web.AppKey("connect_flow", ConnectFlow)
+READY_CHECK: web.AppKey[Callable[[], Awaitable[str | None]]] = web.AppKey("ready_check")
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=jinja2.select_autoescape(["html"]),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def render(template: str, *, status: int = 200, **context: Any) -> web.Response:
+    html = _env.get_template(template).render(**context)
+    return web.Response(text=html, status=status, content_type="text/html")
+
+
+def _no_store(response: web.StreamResponse) -> web.StreamResponse:
+    # Pages that carry or follow a personal link must not be cached or leak via Referer.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+_PROBLEMS = {
+    "unknown": (
+        404,
+        "This link isn't valid",
+        "The link may have been copied incompletely, or it was replaced by a newer one.",
+    ),
+    "expired": (
+        410,
+        "This link has expired",
+        "Connect links work for 7 days so that a forwarded or forgotten link can't be used later.",
+    ),
+    "used": (
+        410,
+        "This link was already used",
+        "Each link connects one calendar once. If you need to connect again, ask for a new link.",
+    ),
+}
+
+
+async def open_connect_link(request: web.Request) -> web.StreamResponse:
+    flow = request.app[CONNECT_FLOW]
+    token = request.match_info["token"]
+    result = await flow.open_link(token)
+    if result.kind == "redirect" and result.url:
+        raise web.HTTPFound(
+            result.url, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+        )
+    status, title, detail = _PROBLEMS[result.kind]
+    return _no_store(render("link_problem.html", status=status, title=title, detail=detail))
+
+
+async def oauth_callback(request: web.Request) -> web.StreamResponse:
+    flow = request.app[CONNECT_FLOW]
+    q = request.query
+    result = await flow.finish(
+        state=q.get("state"),
+        code=q.get("code"),
+        error=q.get("error"),
+        error_description=q.get("error_description"),
+    )
+    if result.kind == "connected" and result.user is not None:
+        page = render(
+            "connected.html",
+            provider=result.provider,
+            account=result.account,
+            chat_name=result.user.display_name or result.user.ref.user_id,
+        )
+        return _no_store(page)
+    if result.kind == "forged":
+        page = render(
+            "callback_problem.html",
+            status=400,
+            title="We couldn't verify this sign-in",
+            detail="The request didn't come from a link calbot sent, or it is too old. "
+            "Nothing was connected. Ask calbot for a new link with /calendar connect.",
+        )
+        return _no_store(page)
+    if result.kind == "used":
+        page = render(
+            "callback_problem.html",
+            status=410,
+            title="This sign-in was already completed",
+            detail="Your calendar connection was already saved. You can close this tab.",
+        )
+        return _no_store(page)
+    status = 503 if result.kind == "unavailable" else 400
+    page = render(
+        "callback_problem.html",
+        status=status,
+        title="Connecting your calendar didn't finish",
+        detail=result.reason[:1].upper()
+        + result.reason[1:]
+        + " We've sent you the details in chat, with a button to try again.",
+    )
+    return _no_store(page)
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    problem = await request.app[READY_CHECK]()
+    if problem:
+        return web.json_response({"status": "not ready", "reason": problem}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+def create_web_app(
+    *, connect: ConnectFlow, ready_check: Callable[[], Awaitable[str | None]]
+) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[CONNECT_FLOW] = connect
+    app[READY_CHECK] = ready_check
+    app.add_routes(
+        [
+            web.get("/connect/{token}", open_connect_link),
+            web.get("/oauth/cronofy/callback", oauth_callback),
+            web.get("/healthz", healthz),
+            web.get("/readyz", readyz),
+        ]
+    )
+    return app

@@ -1,0 +1,455 @@
+"""The SQL implementation of the core's `Store` port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.identity import ChatProfile, Recipient, UserRef
+from bot.ports import NewConnection, TokenSet
+from bot.records import ClaimedMessage, ConnectionRecord, LinkRecord, OutboxItem, UserRecord
+from storage import models as m
+from storage.crypto import TokenCipher
+
+
+def _utcnow() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)
+
+
+def _user_record(row: m.ChatUser) -> UserRecord:
+    return UserRecord(
+        id=row.id,
+        ref=UserRef(row.workspace.platform, row.workspace.external_id, row.platform_user_id),
+        display_name=row.display_name,
+        email=row.email,
+        tz=row.tz,
+        is_admin=row.is_admin,
+        address=row.address,
+    )
+
+
+def _connection_record(row: m.CalendarConnection) -> ConnectionRecord:
+    return ConnectionRecord(
+        id=row.id,
+        user_id=row.user_id,
+        cronofy_sub=row.cronofy_sub,
+        provider_name=row.provider_name,
+        provider_service=row.provider_service,
+        profile_name=row.profile_name,
+        state=row.state,
+        expires_at=row.expires_at,
+        connected_at=row.connected_at,
+        relink_url=row.relink_url,
+    )
+
+
+def _link_record(row: m.ConnectLink) -> LinkRecord:
+    return LinkRecord(
+        id=row.id,
+        user_id=row.user_id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        clicked_at=row.clicked_at,
+        completed_at=row.completed_at,
+        failed_at=row.failed_at,
+        state_nonce=row.state_nonce,
+        message_key=row.message_key,
+    )
+
+
+def _recipient_json(recipient: Recipient | None) -> dict[str, Any] | None:
+    if recipient is None:
+        return None
+    u = recipient.user
+    return {
+        "platform": u.platform,
+        "workspace_id": u.workspace_id,
+        "user_id": u.user_id,
+        "address": recipient.address,
+    }
+
+
+def _recipient(raw: dict[str, Any] | None) -> Recipient | None:
+    if raw is None:
+        return None
+    return Recipient(
+        user=UserRef(raw["platform"], raw["workspace_id"], raw["user_id"]),
+        address=raw.get("address"),
+    )
+
+
+class SqlStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], cipher: TokenCipher) -> None:
+        self._sessions = sessions
+        self._cipher = cipher
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    # --- users ---------------------------------------------------------------------
+
+    async def _workspace(self, s: AsyncSession, platform: str, external_id: str) -> m.Workspace:
+        ws = await s.scalar(
+            select(m.Workspace).filter_by(platform=platform, external_id=external_id)
+        )
+        if ws is None:
+            ws = m.Workspace(
+                platform=platform,
+                external_id=external_id,
+                name="",
+                settings={},
+                created_at=_utcnow(),
+            )
+            s.add(ws)
+            await s.flush()
+        return ws
+
+    async def upsert_user(
+        self,
+        user: UserRef,
+        profile: ChatProfile | None = None,
+        address: dict[str, object] | None = None,
+    ) -> UserRecord:
+        for attempt in range(2):
+            try:
+                return await self._upsert_user(user, profile, address)
+            except IntegrityError:
+                # Two requests created the same user at once; the second read wins.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _upsert_user(
+        self, user: UserRef, profile: ChatProfile | None, address: dict[str, object] | None
+    ) -> UserRecord:
+        async with self._tx() as s:
+            ws = await self._workspace(s, user.platform, user.workspace_id)
+            row = await s.scalar(
+                select(m.ChatUser).filter_by(workspace_id=ws.id, platform_user_id=user.user_id)
+            )
+            now = _utcnow()
+            if row is None:
+                row = m.ChatUser(
+                    workspace_id=ws.id,
+                    platform_user_id=user.user_id,
+                    display_name="",
+                    is_admin=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+                s.add(row)
+            if profile is not None:
+                row.display_name = profile.display_name or row.display_name
+                row.email = profile.email or row.email
+                row.tz = profile.tz or row.tz
+                row.is_admin = profile.is_admin
+            if address is not None:
+                row.address = dict(address)
+            row.updated_at = now
+            await s.flush()
+            row.workspace = ws
+            return _user_record(row)
+
+    async def get_user(self, user_id: int) -> UserRecord | None:
+        async with self._tx() as s:
+            row = await s.get(m.ChatUser, user_id)
+            return _user_record(row) if row else None
+
+    async def find_user(self, user: UserRef) -> UserRecord | None:
+        async with self._tx() as s:
+            row = await s.scalar(
+                select(m.ChatUser)
+                .join(m.Workspace)
+                .where(
+                    m.Workspace.platform == user.platform,
+                    m.Workspace.external_id == user.workspace_id,
+                    m.ChatUser.platform_user_id == user.user_id,
+                )
+            )
+            return _user_record(row) if row else None
+
+    # --- connections -----------------------------------------------------------------
+
+    async def get_connection(self, user_id: int) -> ConnectionRecord | None:
+        async with self._tx() as s:
+            row = await s.scalar(select(m.CalendarConnection).filter_by(user_id=user_id))
+            return _connection_record(row) if row else None
+
+    async def connection_tokens(self, user_id: int) -> TokenSet | None:
+        async with self._tx() as s:
+            row = await s.scalar(select(m.CalendarConnection).filter_by(user_id=user_id))
+            if row is None:
+                return None
+            return TokenSet(
+                access_token=self._cipher.decrypt(row.access_token_enc),
+                refresh_token=self._cipher.decrypt(row.refresh_token_enc),
+                expires_at=row.expires_at,
+                sub=row.cronofy_sub,
+            )
+
+    async def delete_connection(self, user_id: int, outbox: list[OutboxItem]) -> bool:
+        async with self._tx() as s:
+            result = await s.execute(delete(m.CalendarConnection).filter_by(user_id=user_id))
+            self._add_outbox(s, outbox)
+            return bool(getattr(result, "rowcount", 0))
+
+    # --- connect links ---------------------------------------------------------------
+
+    async def create_link(
+        self, user_id: int, token_hash: str, expires_at: datetime, outbox: list[OutboxItem]
+    ) -> LinkRecord:
+        async with self._tx() as s:
+            row = m.ConnectLink(
+                token_hash=token_hash,
+                user_id=user_id,
+                created_at=_utcnow(),
+                expires_at=expires_at,
+                click_count=0,
+                purpose="connect",
+            )
+            s.add(row)
+            await s.flush()
+            row.message_key = f"connect-dm:{row.id}"
+            self._add_outbox(s, [_with_key(item, row.id) for item in outbox])
+            return _link_record(row)
+
+    async def find_link(self, token_hash: str) -> LinkRecord | None:
+        async with self._tx() as s:
+            row = await s.scalar(select(m.ConnectLink).filter_by(token_hash=token_hash))
+            return _link_record(row) if row else None
+
+    async def get_link(self, link_id: int) -> LinkRecord | None:
+        async with self._tx() as s:
+            row = await s.get(m.ConnectLink, link_id)
+            return _link_record(row) if row else None
+
+    async def click_link(self, link_id: int, nonce: str, now: datetime) -> None:
+        async with self._tx() as s:
+            await s.execute(
+                update(m.ConnectLink)
+                .where(m.ConnectLink.id == link_id)
+                .values(
+                    clicked_at=now,
+                    state_nonce=nonce,
+                    click_count=m.ConnectLink.click_count + 1,
+                )
+            )
+
+    async def complete_link(
+        self,
+        link_id: int,
+        nonce: str,
+        connection: NewConnection,
+        now: datetime,
+        outbox: list[OutboxItem],
+    ) -> bool:
+        """Store the connection and close the link in one transaction, or do nothing."""
+        async with self._tx() as s:
+            claimed = await s.execute(
+                update(m.ConnectLink)
+                .where(
+                    m.ConnectLink.id == link_id,
+                    m.ConnectLink.state_nonce == nonce,
+                    m.ConnectLink.completed_at.is_(None),
+                )
+                .values(completed_at=now, failed_at=None, failure=None)
+            )
+            if not getattr(claimed, "rowcount", 0):
+                return False
+            link = await s.get(m.ConnectLink, link_id)
+            assert link is not None
+            row = await s.scalar(select(m.CalendarConnection).filter_by(user_id=link.user_id))
+            if row is None:
+                row = m.CalendarConnection(user_id=link.user_id, connected_at=now)
+                s.add(row)
+            tokens = connection.tokens
+            row.cronofy_sub = connection.cronofy_sub
+            row.provider_name = connection.provider_name
+            row.provider_service = connection.provider_service
+            row.profile_id = connection.profile_id
+            row.profile_name = connection.profile_name
+            row.access_token_enc = self._cipher.encrypt(tokens.access_token)
+            row.refresh_token_enc = self._cipher.encrypt(tokens.refresh_token)
+            row.expires_at = tokens.expires_at
+            row.state = "connected"
+            row.relink_url = None
+            row.last_error = None
+            row.connected_at = now
+            row.updated_at = now
+            self._add_outbox(s, outbox)
+            return True
+
+    async def fail_link(
+        self, link_id: int, nonce: str, reason: str, now: datetime, outbox: list[OutboxItem]
+    ) -> bool:
+        async with self._tx() as s:
+            result = await s.execute(
+                update(m.ConnectLink)
+                .where(
+                    m.ConnectLink.id == link_id,
+                    m.ConnectLink.state_nonce == nonce,
+                    m.ConnectLink.completed_at.is_(None),
+                )
+                .values(failed_at=now, failure=reason[:2000], state_nonce=None)
+            )
+            if not getattr(result, "rowcount", 0):
+                return False
+            self._add_outbox(s, outbox)
+            return True
+
+    # --- outbox ----------------------------------------------------------------------
+
+    def _add_outbox(self, s: AsyncSession, items: list[OutboxItem]) -> None:
+        now = _utcnow()
+        for item in items:
+            s.add(
+                m.OutboxMessage(
+                    key=item.key,
+                    platform=item.platform,
+                    kind="update" if item.edit_of else "send",
+                    recipient=_recipient_json(item.recipient),
+                    edit_of=item.edit_of,
+                    # Encrypted: a connect DM carries a personal link until it is sent.
+                    payload=self._cipher.encrypt(item.payload_json),
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+
+    async def enqueue(self, items: list[OutboxItem]) -> None:
+        """Add messages; a key that is already queued is skipped (idempotency)."""
+        for item in items:
+            try:
+                async with self._tx() as s:
+                    self._add_outbox(s, [item])
+            except IntegrityError:
+                continue
+
+    async def claim_due(
+        self, now: datetime, limit: int, lease_seconds: float
+    ) -> list[ClaimedMessage]:
+        lease = now + timedelta(seconds=lease_seconds)
+        claimed: list[ClaimedMessage] = []
+        async with self._tx() as s:
+            rows = (
+                await s.scalars(
+                    select(m.OutboxMessage)
+                    .where(
+                        m.OutboxMessage.status == "pending",
+                        m.OutboxMessage.next_attempt_at <= now,
+                        or_(
+                            m.OutboxMessage.claimed_until.is_(None),
+                            m.OutboxMessage.claimed_until < now,
+                        ),
+                    )
+                    .order_by(m.OutboxMessage.next_attempt_at, m.OutboxMessage.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                # The conditional update makes the claim safe on SQLite too, where
+                # SKIP LOCKED does not exist.
+                result = await s.execute(
+                    update(m.OutboxMessage)
+                    .where(
+                        m.OutboxMessage.id == row.id,
+                        or_(
+                            m.OutboxMessage.claimed_until.is_(None),
+                            m.OutboxMessage.claimed_until < now,
+                        ),
+                    )
+                    .values(claimed_until=lease, attempts=m.OutboxMessage.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(result, "rowcount", 0):
+                    claimed.append(
+                        ClaimedMessage(
+                            id=row.id,
+                            key=row.key,
+                            platform=row.platform,
+                            kind=row.kind,
+                            payload_json=self._cipher.decrypt(row.payload),
+                            recipient=_recipient(row.recipient),
+                            edit_of=row.edit_of,
+                            attempts=row.attempts + 1,
+                        )
+                    )
+        return claimed
+
+    async def sent_ref(self, key: str) -> dict[str, object] | None:
+        async with self._tx() as s:
+            row = await s.scalar(select(m.OutboxMessage).filter_by(key=key))
+            if row is None or row.status != "sent":
+                return None
+            return dict(row.sent_ref or {})
+
+    async def mark_sent(self, message_id: int, ref: dict[str, object], now: datetime) -> None:
+        async with self._tx() as s:
+            await s.execute(
+                update(m.OutboxMessage)
+                .where(m.OutboxMessage.id == message_id)
+                .values(
+                    status="sent", sent_ref=ref, sent_at=now, claimed_until=None, last_error=None
+                )
+            )
+
+    async def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
+        async with self._tx() as s:
+            await s.execute(
+                update(m.OutboxMessage)
+                .where(m.OutboxMessage.id == message_id)
+                .values(
+                    next_attempt_at=next_attempt_at, claimed_until=None, last_error=error[:2000]
+                )
+            )
+
+    async def mark_dead(self, message_id: int, error: str) -> None:
+        async with self._tx() as s:
+            await s.execute(
+                update(m.OutboxMessage)
+                .where(m.OutboxMessage.id == message_id)
+                .values(status="dead", claimed_until=None, last_error=error[:2000])
+            )
+
+    async def next_due(self) -> datetime | None:
+        async with self._tx() as s:
+            return await s.scalar(
+                select(m.OutboxMessage.next_attempt_at)
+                .where(m.OutboxMessage.status == "pending")
+                .order_by(m.OutboxMessage.next_attempt_at)
+                .limit(1)
+            )
+
+    # --- inbound dedup ---------------------------------------------------------------
+
+    async def first_time(self, platform: str, event_id: str, now: datetime) -> bool:
+        try:
+            async with self._tx() as s:
+                s.add(m.ProcessedEvent(platform=platform, event_id=event_id[:255], received_at=now))
+            return True
+        except IntegrityError:
+            return False
+
+
+def _with_key(item: OutboxItem, link_id: int) -> OutboxItem:
+    """Outbox keys of a link's DM are only known once the link has its id."""
+    return OutboxItem(
+        key=item.key.replace("{link}", str(link_id)),
+        platform=item.platform,
+        payload_json=item.payload_json,
+        recipient=item.recipient,
+        edit_of=item.edit_of.replace("{link}", str(link_id)) if item.edit_of else None,
+    )

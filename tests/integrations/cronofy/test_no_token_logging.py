@@ -1,0 +1,50 @@
+"""Tokens and the client secret never reach a log record or an error message."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.errors import CalendarError
+
+from .conftest import CLIENT_SECRET, connect
+
+
+async def test_tokens_never_logged(client, sandbox, http, caplog):
+    caplog.set_level(logging.DEBUG)  # every logger: ours, httpx, httpcore, aiohttp
+    tokens = await connect(client, http, sandbox, "quiet@contoso.com")
+    sandbox.state.fail_next(1, status=503)
+    await client.userinfo(tokens.access_token)
+    refreshed = await client.refresh(tokens.refresh_token)
+    await client.calendars(refreshed.access_token)
+    errors: list[str] = []
+    sandbox.state.fail_next(10, status=503)
+    with pytest.raises(CalendarError) as caught:
+        await client.refresh(refreshed.refresh_token)
+    errors.append(str(caught.value))
+    sandbox.state.clear_faults()
+    await client.revoke(refreshed.access_token)
+    for call in (
+        lambda: client.refresh(refreshed.refresh_token),
+        lambda: client.userinfo(refreshed.access_token),
+    ):
+        with pytest.raises(CalendarError) as caught:
+            await call()
+        errors.append(str(caught.value))
+
+    ours = [r for r in caplog.records if r.name.startswith("integrations.cronofy")]
+    assert any("retrying" in r.getMessage() for r in ours)
+    assert any("gave up" in r.getMessage() for r in ours)
+    secrets = {
+        tokens.access_token,
+        tokens.refresh_token,
+        refreshed.access_token,
+        refreshed.refresh_token,
+        CLIENT_SECRET,
+    }
+    texts = [r.getMessage() for r in caplog.records] + [caplog.text, *errors]
+    texts += [repr(tokens), repr(refreshed), repr(client)]
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text
