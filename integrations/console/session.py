@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -82,6 +83,6 @@ class ConsoleSession:
             return BrowserVisit(final.status_code, _title(final.text), location)
 
 
-def _title(html: str) -> str:
-    match = _TITLE.search(html)
-    return re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else ""
+def _title(page: str) -> str:
+    match = _TITLE.search(page)
+    return html.unescape(re.sub(r"<[^>]+>", "", match.group(1)).strip()) if match else ""
