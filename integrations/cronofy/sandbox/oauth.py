@@ -21,7 +21,9 @@ def _html(body: str, status: int = 200) -> web.Response:
 
 
 def _rejected(reason: str) -> web.Response:
-    return _html(pages.message_page("Sorry, we can't sign you in", reason), status=400)
+    # A request Cronofy itself refuses never reaches Microsoft, so the page is Cronofy's.
+    page = pages.message_page("Sorry, this link doesn't work", reason, brand="Cronofy")
+    return _html(page, status=400)
 
 
 def to_response(result: outcomes.Result) -> web.Response:
@@ -164,9 +166,10 @@ async def relink_page(request: web.Request) -> web.Response:
         return _rejected("Unknown account.")
     if request.method == "POST":
         state.reconnect(user.email)
-        return _html(
-            pages.message_page("Calendar reconnected", f"{user.email} is connected again.")
+        page = pages.message_page(
+            "Calendar reconnected", f"{user.email} is connected again.", brand="Cronofy"
         )
+        return _html(page)
     return _html(pages.relink_page(email=user.email))
 
 

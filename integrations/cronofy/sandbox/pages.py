@@ -45,10 +45,12 @@ _BASE = """<!doctype html>
 <body>
 <main class="card">
   <div class="logo">
+    {% if brand == "Microsoft" %}
     <div class="squares" aria-hidden="true"><span style="background:#f25022"></span
     ><span style="background:#7fba00"></span><span style="background:#00a4ef"></span
     ><span style="background:#ffb900"></span></div>
-    Microsoft
+    {% endif %}
+    {{ brand }}
   </div>
   {% block content %}{% endblock %}
   <p class="note">Cronofy sandbox &mdash; no real account or calendar is touched.</p>
@@ -119,8 +121,8 @@ _env = Environment(
 )
 
 
-def render(template: str, **context: Any) -> str:
-    return _env.get_template(template).render(**context)
+def render(template: str, *, brand: str = "Microsoft", **context: Any) -> str:
+    return _env.get_template(template).render(brand=brand, **context)
 
 
 def consent_page(
@@ -137,9 +139,9 @@ def consent_page(
     )
 
 
-def message_page(title: str, *lines: str) -> str:
-    return render("message.html", title=title, lines=lines)
+def message_page(title: str, *lines: str, brand: str = "Microsoft") -> str:
+    return render("message.html", brand=brand, title=title, lines=lines)
 
 
 def relink_page(*, email: str) -> str:
-    return render("relink.html", title="Reconnect your calendar", email=email)
+    return render("relink.html", brand="Cronofy", title="Reconnect your calendar", email=email)

@@ -155,6 +155,8 @@ class SandboxState:
         for index, spec in enumerate(specs):
             if isinstance(spec, str):
                 spec = {"calendar_name": spec}
+            if not isinstance(spec, dict):
+                raise ValueError("calendars must be names or objects")
             result.append(
                 SandboxCalendar(
                     calendar_id=str(spec.get("calendar_id") or _id("cal_")),

@@ -155,3 +155,21 @@ async def test_context_manager_closes():
 
     async with CronofyClient(client_id="i", client_secret="s") as cronofy:
         assert cronofy.client_id == "i"
+
+
+async def test_implements_calendar_port():
+    from bot.ports import CalendarPort
+    from integrations.cronofy import CronofyClient
+
+    client = CronofyClient(client_id="i", client_secret="s")
+    port: CalendarPort = client  # the structural check is mypy's
+    assert callable(port.authorize_url)
+    await client.aclose()
+
+
+async def test_bad_calendar_spec_is_rejected(sandbox, http):
+    response = await http.post(
+        f"{sandbox.url}/_sandbox/users", json={"email": "z@x.com", "calendars": [3]}
+    )
+    assert response.status_code == 422
+    assert (await http.post(f"{sandbox.url}/_sandbox/users", content=b"{")).status_code == 400

@@ -56,7 +56,10 @@ async def test_users_crud(sandbox, http):
     user = created.json()
     assert user["email"] == "ada@contoso.com" and user["sub"].startswith("acc_")
     assert (user["provider_name"], user["provider_service"]) == ("exchange", "office365")
-    assert [(c["calendar_name"], c["calendar_primary"], c["calendar_readonly"]) for c in user["calendars"]] == [
+    assert [
+        (c["calendar_name"], c["calendar_primary"], c["calendar_readonly"])
+        for c in user["calendars"]
+    ] == [
         ("Work", True, False),
         ("Holidays", False, True),
     ]
@@ -81,13 +84,18 @@ async def test_precreated_user_connects_with_its_calendars(client, sandbox, http
     user = sandbox.state.add_user("p@contoso.com", calendars=["Main", "Other"])
     tokens = await connect(client, http, sandbox, "p@contoso.com")
     assert tokens.sub == user.sub
-    assert [c.calendar_name for c in await client.calendars(tokens.access_token)] == ["Main", "Other"]
+    assert [c.calendar_name for c in await client.calendars(tokens.access_token)] == [
+        "Main",
+        "Other",
+    ]
 
 
 async def test_disconnect_pushes_signed_notification(client, sandbox, http, receiver):
     tokens = await connect(client, http, sandbox, "n@contoso.com")
     other = await connect(client, http, sandbox, "other@contoso.com")
-    channel = await client.create_channel(tokens.access_token, f"{receiver.url}/webhooks/cronofy/k1")
+    channel = await client.create_channel(
+        tokens.access_token, f"{receiver.url}/webhooks/cronofy/k1"
+    )
     await client.create_channel(other.access_token, f"{receiver.url}/webhooks/cronofy/k2")
 
     response = await http.post(f"{sandbox.url}/_sandbox/users/n@contoso.com/disconnect")
@@ -145,7 +153,11 @@ async def test_faults_api_validation(sandbox, http):
     assert (await http.post(base, json={"fail_next": "x"})).status_code == 422
     assert (await http.post(base, json={"fail_next": 1, "status": 200})).status_code == 422
     assert (await http.post(base, json={"refresh": ""})).status_code == 422
-    state = (await http.post(base, json={"latency_ms": 5, "fail_next": 2, "status": 429, "retry_after": 1})).json()
+    state = (
+        await http.post(
+            base, json={"latency_ms": 5, "fail_next": 2, "status": 429, "retry_after": 1}
+        )
+    ).json()
     assert state["latency_ms"] == 5 and state["fail_next"] == 2 and state["status"] == 429
     assert (await http.get(base)).json()["retry_after"] == 1
     cleared = (await http.delete(base)).json()
