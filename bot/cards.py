@@ -10,6 +10,8 @@ HELP_TEXT = (
     "**calbot** connects your calendar so interviews can be scheduled around it.\n"
     "• `/calendar connect` — get your personal link to connect your calendar\n"
     "• `/calendar status` — see whether your calendar is connected\n"
+    "• `/calendar team [#channel|@group]` — admins: who on a team isn't connected, and why\n"
+    "• or just ask me: “who isn't synced in #interviewers?”, “is @alice connected?”\n"
     "• `/calendar disconnect` — disconnect your calendar and delete calbot's access\n"
     "• `/calendar help` — this message"
 )

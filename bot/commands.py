@@ -73,17 +73,20 @@ def _target(token: str) -> Target | None:
 
 
 def parse_command(text: str) -> Intent:
-    """Text after `/calendar`: the first word names the command."""
+    """Text after `/calendar`: the first word names the command, or it is a question."""
     raw = text or ""
-    cleaned = raw.strip()
+    cleaned = _BOT_MENTION.sub("", raw).strip()
     if cleaned.lower().startswith("/calendar"):
         cleaned = cleaned[len("/calendar") :].strip()
     if not cleaned:
         return Intent("help", text=raw)
+    question = _question(cleaned, raw)
+    if question is not None:
+        return question
     words = cleaned.split()
     name = _COMMANDS.get(words[0].lower().strip(".!,?"))
     if name is None:
-        return parse_message(cleaned)
+        return Intent("unknown", text=raw)
     target = _target(words[1]) if len(words) > 1 else None
     if len(words) > 2 or (len(words) == 2 and target is None):
         return Intent("unknown", text=raw)
@@ -94,10 +97,10 @@ def parse_command(text: str) -> Intent:
 
 def parse_message(text: str) -> Intent:
     """A DM to the bot or a message that mentions it: a command word or a known question."""
-    raw = text or ""
-    cleaned = _BOT_MENTION.sub("", raw).strip()
-    if not cleaned:
-        return Intent("help", text=raw)
+    return parse_command(text)
+
+
+def _question(cleaned: str, raw: str) -> Intent | None:
     if match := _WHO_NOT.match(cleaned):
         where = match.group("where")
         if where is None:
@@ -113,7 +116,4 @@ def parse_message(text: str) -> Intent:
         target = _target(match.group("who"))
         if target is not None and target.kind == "user":
             return Intent("status", target, text=raw)
-    first = cleaned.split()[0].lower().strip(".!,?")
-    if first in _COMMANDS or first == "/calendar":
-        return parse_command(cleaned)
-    return Intent("unknown", text=raw)
+    return None

@@ -11,7 +11,7 @@ from typing import Literal
 
 from bot import cards
 from bot.errors import CalendarError, CalendarUnavailable, InvalidGrant
-from bot.identity import ChatProfile, UserRef
+from bot.identity import ChatProfile, TeamRef, UserRef
 from bot.messages import Message, simple
 from bot.ports import CalendarPort, Clock, NewConnection, Signer, Store, TokenSet
 from bot.records import LinkRecord, OutboxItem, UserRecord, provider_label
@@ -34,6 +34,8 @@ class Actor:
     user: UserRef
     profile: ChatProfile | None = None
     address: dict[str, object] | None = None
+    # Where the request was made (a channel or group chat), the default team for reports.
+    channel: TeamRef | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,16 @@ class ConnectFlow:
         await self.send_link(user)
         return simple("I've sent you a DM with your personal link to connect your calendar.")
 
-    async def send_link(self, user: UserRecord, asked_by: str | None = None) -> LinkRecord:
+    async def send_link(
+        self,
+        user: UserRecord,
+        asked_by: str | None = None,
+        *,
+        key: str = "connect-dm:{link}",
+        guard: str | None = None,
+        batch: str | None = None,
+    ) -> LinkRecord:
+        """Create a personal link and queue the DM that carries it (one transaction)."""
         token = secrets.token_urlsafe(32)
         expires = self._clock.now() + self._ttl
         card = cards.connect_link_card(
@@ -100,10 +111,12 @@ class ConnectFlow:
             asked_by=asked_by,
         )
         item = OutboxItem(
-            key="connect-dm:{link}",
+            key=key,
             platform=user.ref.platform,
             payload_json=card.to_json(),
             recipient=user.recipient,
+            guard=guard,
+            batch=batch,
         )
         link = await self._store.create_link(user.id, hash_token(token), expires, [item])
         self._wake()

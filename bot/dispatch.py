@@ -9,14 +9,16 @@ from bot.commands import parse_command
 from bot.connect import Actor, ConnectFlow
 from bot.messages import Message, simple
 from bot.ports import Store
+from bot.team import TeamService
 
 log = logging.getLogger(__name__)
 
 
 class Bot:
-    def __init__(self, *, store: Store, connect: ConnectFlow) -> None:
+    def __init__(self, *, store: Store, connect: ConnectFlow, team: TeamService) -> None:
         self.store = store
         self.connect = connect
+        self.team = team
 
     async def command(self, actor: Actor, text: str) -> Message:
         """A slash command or a message to the bot. Returns the immediate reply."""
@@ -26,7 +28,13 @@ class Bot:
         if intent.name == "disconnect":
             return await self.connect.disconnect(actor)
         if intent.name == "status":
+            if intent.target is not None and intent.target.id != actor.user.user_id:
+                return await self.team.person(actor, intent.target)
             return await self.own_status(actor)
+        if intent.name == "team":
+            return await self.team.report(
+                actor, self.team.resolve_team(intent.target, actor.channel)
+            )
         if intent.name == "help":
             return cards.help_card()
         return simple(f"Sorry, I don't know “{intent.text.strip()[:80]}”. Try `/calendar help`.")
@@ -39,6 +47,12 @@ class Bot:
             return await self._new_link(actor)
         if action_id == "connect.disconnect":
             return await self.connect.disconnect(actor)
+        if action_id == "status.nudge_one":
+            return await self.team.nudge_one(actor, value)
+        if action_id == "status.nudge_all":
+            return await self.team.nudge_all(actor, value)
+        if action_id == "status.refresh":
+            return await self.team.refresh(actor, value)
         log.info("unknown action %s", action_id)
         return simple("That button is no longer active.")
 

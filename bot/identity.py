@@ -32,6 +32,7 @@ class ChatProfile:
     is_admin: bool = False
     is_bot: bool = False
     deleted: bool = False
+    is_guest: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,29 @@ class SentMessage:
 
     platform: str
     ref: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TeamRef:
+    """A set of people: a Slack user group or channel, a Teams team or chat, or everyone."""
+
+    kind: str  # "usergroup" | "channel" | "conversation" | "workspace"
+    id: str
+    label: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @classmethod
+    def parse(cls, value: str) -> TeamRef:
+        kind, _, ident = value.partition(":")
+        return cls(kind, ident)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One person on a team roster, as the chat platform describes them."""
+
+    user: UserRef
+    profile: ChatProfile
+    address: dict[str, Any] | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from bot.errors import ChatNotFound, ChatNotInstalled, ChatThrottled
@@ -34,6 +34,7 @@ class OutboxWorker:
         max_attempts: int = 8,
         lease_seconds: float = 60.0,
         batch: int = 50,
+        on_batch_progress: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._chats = chats
@@ -42,6 +43,7 @@ class OutboxWorker:
         self._lease = lease_seconds
         self._batch = batch
         self._wake = asyncio.Event()
+        self.on_batch_progress = on_batch_progress
 
     def wake(self) -> None:
         """Called after an enqueue so delivery does not wait for the next tick."""
@@ -51,7 +53,10 @@ class OutboxWorker:
         """One pass over what is due now. Returns how many messages were attempted."""
         claimed = await self._store.claim_due(self._clock.now(), self._batch, self._lease)
         throttled_until: dict[str, float] = {}
+        batches: dict[str, str] = {}
         for item in claimed:
+            if item.batch:
+                batches[item.batch] = item.platform
             pause = throttled_until.get(item.platform)
             if pause is not None:
                 # The platform just said 429: leave the rest of its batch for later.
@@ -71,12 +76,18 @@ class OutboxWorker:
                 await self._store.mark_dead(item.id, type(exc).__name__)
             except Exception as exc:
                 await self._retry_or_give_up(item, exc)
+        if self.on_batch_progress is not None:
+            for batch, platform in batches.items():
+                await self.on_batch_progress(batch, platform)
         return len(claimed)
 
     async def _deliver(self, item: ClaimedMessage) -> None:
         chat = self._chats.get(item.platform)
         if chat is None:
             raise _PlatformOff(item.platform)
+        if item.guard and not await self._store.guard_holds(item.guard):
+            await self._store.mark_skipped(item.id, f"guard {item.guard} no longer holds")
+            return
         message = Message.from_json(item.payload_json)
         if item.edit_of:
             ref = await self._store.sent_ref(item.edit_of)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from bot.identity import ChatProfile, Recipient, SentMessage, UserRef
+from bot.identity import ChatProfile, Member, Recipient, SentMessage, TeamRef, UserRef
 from bot.messages import Message
 from bot.records import (
     ClaimedMessage,
+    ConnectionCheck,
     ConnectionRecord,
     LinkRecord,
     OutboxItem,
+    SyncFacts,
     UserRecord,
 )
 
@@ -107,6 +109,10 @@ class ChatPort(Protocol):
     async def update(self, sent: SentMessage, message: Message) -> None: ...
 
     async def profile(self, user: UserRef) -> ChatProfile: ...
+
+    async def members(self, workspace_id: str, team: TeamRef) -> list[Member]:
+        """Everyone on the team, one paginated roster fetch; bots and deactivated included."""
+        ...
 
 
 # --- time -------------------------------------------------------------------------
@@ -204,6 +210,46 @@ class Store(Protocol):
     async def mark_dead(self, message_id: int, error: str) -> None: ...
 
     async def next_due(self) -> datetime | None: ...
+
+    async def guard_holds(self, guard: str) -> bool: ...
+
+    async def mark_skipped(self, message_id: int, reason: str) -> None: ...
+
+    async def batch_counts(self, batch: str) -> dict[str, int]: ...
+
+    async def existing_keys(self, keys: list[str]) -> set[str]: ...
+
+    # reports
+    async def sync_facts(
+        self, platform: str, workspace_id: str, user_ids: list[str]
+    ) -> dict[str, SyncFacts]: ...
+
+    async def upsert_members(
+        self, platform: str, workspace_id: str, members: list[tuple[str, ChatProfile, Any]]
+    ) -> dict[str, UserRecord]: ...
+
+    # connection health
+    async def claim_connections_for_check(
+        self, now: datetime, checked_before: datetime, limit: int, lease_seconds: float
+    ) -> list[ConnectionCheck]: ...
+
+    async def store_tokens(self, connection_id: int, tokens: TokenSet) -> None: ...
+
+    async def set_connection_state(
+        self,
+        connection_id: int,
+        state: str,
+        *,
+        relink_url: str | None = None,
+        error: str | None = None,
+        outbox: list[OutboxItem] | None = None,
+    ) -> bool: ...
+
+    async def finish_check(self, connection_id: int, now: datetime) -> None: ...
+
+    async def set_channel(self, connection_id: int, channel_id: str, key_hash: str) -> None: ...
+
+    async def connection_for_channel(self, key_hash: str) -> ConnectionCheck | None: ...
 
     # inbound dedup
     async def first_time(self, platform: str, event_id: str, now: datetime) -> bool: ...

@@ -88,6 +88,8 @@ class OutboxItem:
     payload_json: str
     recipient: Recipient | None = None
     edit_of: str | None = None
+    guard: str | None = None
+    batch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,3 +102,35 @@ class ClaimedMessage:
     recipient: Recipient | None
     edit_of: str | None
     attempts: int
+    guard: str | None = None
+    batch: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncFacts:
+    """Everything the store knows about one person's calendar connection, for reports."""
+
+    platform_user_id: str
+    chat_user_id: int | None = None
+    connection_state: str | None = None
+    provider_name: str = ""
+    provider_service: str | None = None
+    profile_name: str = ""
+    links_sent: int = 0
+    last_link_at: datetime | None = None
+    last_clicked_at: datetime | None = None
+    last_completed_at: datetime | None = None
+    last_failed_at: datetime | None = None
+    last_failure: str | None = None
+    connection_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """A connection claimed for a health check, with what the check needs."""
+
+    connection: ConnectionRecord
+    user: UserRecord
+    access_token: str
+    refresh_token: str
+    channel_id: str | None

@@ -21,6 +21,7 @@ from bot.dispatch import Bot
 from bot.outbox import OutboxWorker
 from bot.ports import ChatPort, Clock
 from bot.settings import Settings
+from bot.team import TeamService
 from integrations.cronofy.client import CronofyClient
 from integrations.web.app import create_web_app
 from storage.crypto import StateSigner, TokenCipher, generate_key
@@ -126,7 +127,16 @@ async def build_runtime(
         link_ttl=timedelta(days=settings.CALBOT_LINK_TTL_DAYS),
         wake_outbox=wake,
     )
-    bot = Bot(store=store, connect=connect)
+    team = TeamService(
+        store=store,
+        chats=chat_ports,
+        clock=clock,
+        connect=connect,
+        admins=settings.admin_ids,
+        stalled_after=timedelta(minutes=settings.CALBOT_STALLED_CONNECT_MINUTES),
+        wake_outbox=wake,
+    )
+    bot = Bot(store=store, connect=connect, team=team)
 
     async def ready_check() -> str | None:
         from storage.migrate import current_revision
@@ -140,7 +150,7 @@ async def build_runtime(
         return None
 
     app = create_web_app(connect=connect, ready_check=ready_check)
-    outbox = OutboxWorker(store, chat_ports, clock)
+    outbox = OutboxWorker(store, chat_ports, clock, on_batch_progress=team.on_batch_progress)
     workers.append(outbox)
     runtime = Runtime(
         settings=settings,

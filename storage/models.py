@@ -97,6 +97,8 @@ class CalendarConnection(Base):
     last_checked_at: Mapped[datetime | None]
     connected_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # A health check holds this lease so two instances never check one connection at once.
+    check_claimed_until: Mapped[datetime | None]
 
 
 class ConnectLink(Base):
@@ -144,8 +146,13 @@ class OutboxMessage(Base):
     recipient: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     edit_of: Mapped[str | None] = mapped_column(String(255), index=True)
     payload: Mapped[str] = mapped_column(Text)
-    # pending | sent | dead
+    # pending | sent | skipped | dead
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # Checked just before sending, e.g. "unless_connected:42": a nudge to someone who has
+    # connected meanwhile is skipped, not sent.
+    guard: Mapped[str | None] = mapped_column(String(64))
+    # Messages sent as one fan-out (a nudge batch), so progress can be reported.
+    batch: Mapped[str | None] = mapped_column(String(64), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(index=True)
     claimed_until: Mapped[datetime | None]

@@ -7,13 +7,21 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.identity import ChatProfile, Recipient, UserRef
 from bot.ports import NewConnection, TokenSet
-from bot.records import ClaimedMessage, ConnectionRecord, LinkRecord, OutboxItem, UserRecord
+from bot.records import (
+    ClaimedMessage,
+    ConnectionCheck,
+    ConnectionRecord,
+    LinkRecord,
+    OutboxItem,
+    SyncFacts,
+    UserRecord,
+)
 from storage import models as m
 from storage.crypto import TokenCipher
 
@@ -219,8 +227,10 @@ class SqlStore:
             )
             s.add(row)
             await s.flush()
-            row.message_key = f"connect-dm:{row.id}"
-            self._add_outbox(s, [_with_key(item, row.id) for item in outbox])
+            items = [_with_key(item, row.id) for item in outbox]
+            # The link's DM is the first message; completing the link edits it in place.
+            row.message_key = items[0].key if items else None
+            self._add_outbox(s, items)
             return _link_record(row)
 
     async def find_link(self, token_hash: str) -> LinkRecord | None:
@@ -319,6 +329,8 @@ class SqlStore:
                     kind="update" if item.edit_of else "send",
                     recipient=_recipient_json(item.recipient),
                     edit_of=item.edit_of,
+                    guard=item.guard,
+                    batch=item.batch,
                     # Encrypted: a connect DM carries a personal link until it is sent.
                     payload=self._cipher.encrypt(item.payload_json),
                     status="pending",
@@ -385,6 +397,8 @@ class SqlStore:
                             recipient=_recipient(row.recipient),
                             edit_of=row.edit_of,
                             attempts=row.attempts + 1,
+                            guard=row.guard,
+                            batch=row.batch,
                         )
                     )
         return claimed
@@ -433,6 +447,278 @@ class SqlStore:
                 .limit(1)
             )
 
+    async def guard_holds(self, guard: str) -> bool:
+        """Whether a guarded message should still go out."""
+        kind, _, arg = guard.partition(":")
+        if kind == "unless_connected" and arg.isdigit():
+            async with self._tx() as s:
+                state = await s.scalar(
+                    select(m.CalendarConnection.state).filter_by(user_id=int(arg))
+                )
+                return state != "connected"
+        return True
+
+    async def mark_skipped(self, message_id: int, reason: str) -> None:
+        async with self._tx() as s:
+            await s.execute(
+                update(m.OutboxMessage)
+                .where(m.OutboxMessage.id == message_id)
+                .values(status="skipped", claimed_until=None, last_error=reason[:2000])
+            )
+
+    async def batch_counts(self, batch: str) -> dict[str, int]:
+        async with self._tx() as s:
+            rows = await s.execute(
+                select(m.OutboxMessage.status, func.count())
+                .where(m.OutboxMessage.batch == batch)
+                .group_by(m.OutboxMessage.status)
+            )
+            return {status: int(count) for status, count in rows.all()}
+
+    async def existing_keys(self, keys: list[str]) -> set[str]:
+        if not keys:
+            return set()
+        async with self._tx() as s:
+            rows = await s.scalars(select(m.OutboxMessage.key).where(m.OutboxMessage.key.in_(keys)))
+            return set(rows.all())
+
+    # --- reports ---------------------------------------------------------------------
+
+    async def sync_facts(
+        self, platform: str, workspace_id: str, user_ids: list[str]
+    ) -> dict[str, SyncFacts]:
+        """Connection facts for many people in two statements, whatever the team size."""
+        if not user_ids:
+            return {}
+        async with self._tx() as s:
+            users = (
+                await s.execute(
+                    select(m.ChatUser.id, m.ChatUser.platform_user_id, m.CalendarConnection)
+                    .join(m.Workspace, m.Workspace.id == m.ChatUser.workspace_id)
+                    .outerjoin(m.CalendarConnection, m.CalendarConnection.user_id == m.ChatUser.id)
+                    .where(
+                        m.Workspace.platform == platform,
+                        m.Workspace.external_id == workspace_id,
+                        m.ChatUser.platform_user_id.in_(user_ids),
+                    )
+                )
+            ).all()
+            by_id = {row.id: row for row in users}
+            links = (
+                await s.execute(
+                    select(
+                        m.ConnectLink.user_id,
+                        m.ConnectLink.created_at,
+                        m.ConnectLink.clicked_at,
+                        m.ConnectLink.completed_at,
+                        m.ConnectLink.failed_at,
+                        m.ConnectLink.failure,
+                    )
+                    .join(m.ChatUser, m.ChatUser.id == m.ConnectLink.user_id)
+                    .join(m.Workspace, m.Workspace.id == m.ChatUser.workspace_id)
+                    .where(
+                        m.Workspace.platform == platform,
+                        m.Workspace.external_id == workspace_id,
+                        m.ChatUser.platform_user_id.in_(user_ids),
+                    )
+                    .order_by(m.ConnectLink.created_at)
+                )
+            ).all()
+        per_user: dict[int, list[Any]] = {}
+        for link in links:
+            per_user.setdefault(link.user_id, []).append(link)
+        facts: dict[str, SyncFacts] = {}
+        for row in users:
+            conn = row.CalendarConnection
+            history = per_user.get(row.id, [])
+            last = history[-1] if history else None
+            clicked = [x.clicked_at for x in history if x.clicked_at]
+            facts[row.platform_user_id] = SyncFacts(
+                platform_user_id=row.platform_user_id,
+                chat_user_id=row.id,
+                connection_state=conn.state if conn else None,
+                provider_name=conn.provider_name if conn else "",
+                provider_service=conn.provider_service if conn else None,
+                profile_name=conn.profile_name if conn else "",
+                connection_error=conn.last_error if conn else None,
+                links_sent=len(history),
+                last_link_at=last.created_at if last else None,
+                last_clicked_at=max(clicked) if clicked else None,
+                last_completed_at=last.completed_at if last else None,
+                last_failed_at=last.failed_at if last else None,
+                last_failure=last.failure if last else None,
+            )
+        del by_id
+        return facts
+
+    async def upsert_members(
+        self, platform: str, workspace_id: str, members: list[tuple[str, ChatProfile, Any]]
+    ) -> dict[str, UserRecord]:
+        """Make sure each roster member has a row (for links and nudges), in one transaction."""
+        async with self._tx() as s:
+            ws = await self._workspace(s, platform, workspace_id)
+            ids = [uid for uid, _, _ in members]
+            existing = {
+                row.platform_user_id: row
+                for row in (
+                    await s.scalars(
+                        select(m.ChatUser).where(
+                            m.ChatUser.workspace_id == ws.id, m.ChatUser.platform_user_id.in_(ids)
+                        )
+                    )
+                ).all()
+            }
+            now = _utcnow()
+            for uid, profile, address in members:
+                row = existing.get(uid)
+                if row is None:
+                    row = m.ChatUser(
+                        workspace_id=ws.id,
+                        platform_user_id=uid,
+                        display_name=profile.display_name,
+                        email=profile.email,
+                        tz=profile.tz,
+                        is_admin=profile.is_admin,
+                        address=address,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    s.add(row)
+                    existing[uid] = row
+                else:
+                    row.display_name = profile.display_name or row.display_name
+                    row.email = profile.email or row.email
+                    row.tz = profile.tz or row.tz
+                    if address is not None:
+                        row.address = address
+                    row.updated_at = now
+            await s.flush()
+            for row in existing.values():
+                row.workspace = ws
+            return {uid: _user_record(row) for uid, row in existing.items()}
+
+    # --- connection health -------------------------------------------------------------
+
+    async def claim_connections_for_check(
+        self, now: datetime, checked_before: datetime, limit: int, lease_seconds: float
+    ) -> list[ConnectionCheck]:
+        lease = now + timedelta(seconds=lease_seconds)
+        claimed: list[ConnectionCheck] = []
+        async with self._tx() as s:
+            rows = (
+                await s.scalars(
+                    select(m.CalendarConnection)
+                    .where(
+                        or_(
+                            m.CalendarConnection.last_checked_at.is_(None),
+                            m.CalendarConnection.last_checked_at < checked_before,
+                        ),
+                        or_(
+                            m.CalendarConnection.check_claimed_until.is_(None),
+                            m.CalendarConnection.check_claimed_until < now,
+                        ),
+                        m.CalendarConnection.state != "revoked",
+                    )
+                    .order_by(m.CalendarConnection.last_checked_at.nulls_first())
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                result = await s.execute(
+                    update(m.CalendarConnection)
+                    .where(
+                        m.CalendarConnection.id == row.id,
+                        or_(
+                            m.CalendarConnection.check_claimed_until.is_(None),
+                            m.CalendarConnection.check_claimed_until < now,
+                        ),
+                    )
+                    .values(check_claimed_until=lease)
+                    .execution_options(synchronize_session=False)
+                )
+                if not getattr(result, "rowcount", 0):
+                    continue
+                user = await s.get(m.ChatUser, row.user_id)
+                assert user is not None
+                claimed.append(
+                    ConnectionCheck(
+                        connection=_connection_record(row),
+                        user=_user_record(user),
+                        access_token=self._cipher.decrypt(row.access_token_enc),
+                        refresh_token=self._cipher.decrypt(row.refresh_token_enc),
+                        channel_id=row.channel_id,
+                    )
+                )
+        return claimed
+
+    async def store_tokens(self, connection_id: int, tokens: TokenSet) -> None:
+        async with self._tx() as s:
+            await s.execute(
+                update(m.CalendarConnection)
+                .where(m.CalendarConnection.id == connection_id)
+                .values(
+                    access_token_enc=self._cipher.encrypt(tokens.access_token),
+                    refresh_token_enc=self._cipher.encrypt(tokens.refresh_token),
+                    expires_at=tokens.expires_at,
+                    updated_at=_utcnow(),
+                )
+            )
+
+    async def set_connection_state(
+        self,
+        connection_id: int,
+        state: str,
+        *,
+        relink_url: str | None = None,
+        error: str | None = None,
+        outbox: list[OutboxItem] | None = None,
+    ) -> bool:
+        """Move a connection to `state`; messages go out only when the state really changed."""
+        async with self._tx() as s:
+            result = await s.execute(
+                update(m.CalendarConnection)
+                .where(
+                    m.CalendarConnection.id == connection_id, m.CalendarConnection.state != state
+                )
+                .values(state=state, relink_url=relink_url, last_error=error, updated_at=_utcnow())
+            )
+            changed = bool(getattr(result, "rowcount", 0))
+            if changed and outbox:
+                self._add_outbox(s, outbox)
+            return changed
+
+    async def finish_check(self, connection_id: int, now: datetime) -> None:
+        async with self._tx() as s:
+            await s.execute(
+                update(m.CalendarConnection)
+                .where(m.CalendarConnection.id == connection_id)
+                .values(last_checked_at=now, check_claimed_until=None)
+            )
+
+    async def set_channel(self, connection_id: int, channel_id: str, key_hash: str) -> None:
+        async with self._tx() as s:
+            await s.execute(
+                update(m.CalendarConnection)
+                .where(m.CalendarConnection.id == connection_id)
+                .values(channel_id=channel_id, channel_key_hash=key_hash)
+            )
+
+    async def connection_for_channel(self, key_hash: str) -> ConnectionCheck | None:
+        async with self._tx() as s:
+            row = await s.scalar(select(m.CalendarConnection).filter_by(channel_key_hash=key_hash))
+            if row is None:
+                return None
+            user = await s.get(m.ChatUser, row.user_id)
+            assert user is not None
+            return ConnectionCheck(
+                connection=_connection_record(row),
+                user=_user_record(user),
+                access_token=self._cipher.decrypt(row.access_token_enc),
+                refresh_token=self._cipher.decrypt(row.refresh_token_enc),
+                channel_id=row.channel_id,
+            )
+
     # --- inbound dedup ---------------------------------------------------------------
 
     async def first_time(self, platform: str, event_id: str, now: datetime) -> bool:
@@ -452,4 +738,6 @@ def _with_key(item: OutboxItem, link_id: int) -> OutboxItem:
         payload_json=item.payload_json,
         recipient=item.recipient,
         edit_of=item.edit_of.replace("{link}", str(link_id)) if item.edit_of else None,
+        guard=item.guard,
+        batch=item.batch,
     )

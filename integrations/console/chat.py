@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.errors import ChatNotFound
-from bot.identity import CONSOLE, ChatProfile, Recipient, SentMessage, UserRef
+from bot.identity import CONSOLE, ChatProfile, Member, Recipient, SentMessage, TeamRef, UserRef
 from bot.messages import Message
 
 WORKSPACE = "local"
@@ -27,6 +27,8 @@ class ConsoleChat:
 
     on_message: Callable[[Dm, bool], None] | None = None
     profiles: dict[str, ChatProfile] = field(default_factory=dict)
+    # channel name -> member user ids; the "workspace" is everyone in `profiles`.
+    channels: dict[str, list[str]] = field(default_factory=dict)
     dms: dict[str, Dm] = field(default_factory=dict)
     platform: str = CONSOLE
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -50,6 +52,17 @@ class ConsoleChat:
     async def profile(self, user: UserRef) -> ChatProfile:
         return self.profiles.get(user.user_id) or default_profile(user.user_id)
 
+    async def members(self, workspace_id: str, team: TeamRef) -> list[Member]:
+        if team.kind == "workspace":
+            ids = list(self.profiles)
+        elif team.id in self.channels:
+            ids = self.channels[team.id]
+        else:
+            raise ChatNotFound(f"no channel {team.id}")
+        return [
+            Member(user=user_ref(uid), profile=await self.profile(user_ref(uid))) for uid in ids
+        ]
+
     def inbox(self, user_id: str) -> list[Dm]:
         return [dm for dm in self.dms.values() if dm.user_id == user_id]
 
@@ -64,3 +77,22 @@ def default_profile(user_id: str) -> ChatProfile:
 
 def user_ref(user_id: str) -> UserRef:
     return UserRef(CONSOLE, WORKSPACE, user_id)
+
+
+def demo_chat(**kwargs: object) -> ConsoleChat:
+    """A small organisation for the demo: a team of interviewers, one admin, one bot."""
+    chat = ConsoleChat(**kwargs)  # type: ignore[arg-type]
+    people = {
+        "alice": ("Alice Admin", "Europe/London", True),
+        "bob": ("Bob Baker", "Europe/London", False),
+        "carol": ("Carol Chen", "America/New_York", False),
+        "dan": ("Dan Dubois", "Europe/Paris", False),
+        "erin": ("Erin Evans", "Australia/Sydney", False),
+    }
+    for uid, (name, tz, admin) in people.items():
+        chat.profiles[uid] = ChatProfile(
+            display_name=name, email=f"{uid}@contoso.com", tz=tz, is_admin=admin
+        )
+    chat.profiles["standup-bot"] = ChatProfile(display_name="Standup Bot", is_bot=True)
+    chat.channels["interviewers"] = [*people, "standup-bot"]
+    return chat

@@ -7,13 +7,15 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from bot.messages import Button, Message
-from integrations.console.chat import ConsoleChat, Dm
+from integrations.console.chat import ConsoleChat, Dm, demo_chat
 from integrations.console.render import render
 from integrations.console.session import ConsoleSession
 
 BANNER = """\
 calbot console — you are chatting as {user}.
-Type a command as you would in Slack, e.g. /calendar connect, /calendar status, /calendar help.
+Type a command as you would in Slack, e.g. /calendar connect, /calendar status, /calendar help,
+or ask "who isn't synced in #interviewers?" (alice is an admin; bob, carol, dan and erin are
+interviewers).
 Press a button by typing its number. Other commands: `as NAME` (become someone else),
 `inbox` (your DMs), `quit`.
 """
@@ -120,4 +122,4 @@ async def _read_stdin() -> str | None:
 
 
 def make_console_chat(write: Callable[[str], None] = print) -> ConsoleChat:
-    return ConsoleChat(on_message=Repl.show_dm(write))
+    return demo_chat(on_message=Repl.show_dm(write))

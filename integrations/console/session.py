@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
 from bot.connect import Actor
 from bot.dispatch import Bot
+from bot.identity import TeamRef
 from bot.messages import Button, Message
 from integrations.console.chat import ConsoleChat, Dm, user_ref
 
@@ -41,8 +42,24 @@ class ConsoleSession:
             profile = default_profile(self.user)
         return Actor(user=ref, profile=profile)
 
-    async def say(self, text: str) -> Message:
-        return await self.bot.command(self.actor(), text)
+    async def say(self, text: str, *, channel: str | None = None) -> Message:
+        """Type a command; `channel` is where it was typed (default: a DM to the bot)."""
+        actor = self.actor()
+        if channel is not None:
+            actor = replace(actor, channel=TeamRef("channel", channel, channel))
+        return await self.bot.command(actor, self._escape(text))
+
+    def _escape(self, text: str) -> str:
+        """Console users type @bob and #interviewers; the core expects escaped mentions."""
+
+        def user_or_group(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in self.chat.channels and name not in self.chat.profiles:
+                return f"<#{name}|{name}>"
+            return f"<@{name}|{name}>"
+
+        text = re.sub(r"(?<![<\w])@([\w.-]+)", user_or_group, text)
+        return re.sub(r"(?<![<\w])#([\w.-]+)", r"<#\1|\1>", text)
 
     def inbox(self) -> list[Dm]:
         return self.chat.inbox(self.user)
@@ -59,6 +76,10 @@ class ConsoleSession:
 
     async def press(self, button: Button) -> Message | None:
         return await self.bot.action(self.actor(), button.action_id, button.value)
+
+    async def press_action(self, action_id: str, value: str) -> Message | None:
+        """A crafted button press, as a hostile client could send one."""
+        return await self.bot.action(self.actor(), action_id, value)
 
     async def follow_connect_link(
         self, url: str, *, sandbox_url: str, email: str | None = None, decision: str = "approve"

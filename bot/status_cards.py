@@ -1,0 +1,116 @@
+"""The team report and nudge cards, paged to stay inside every platform's message limits."""
+
+from __future__ import annotations
+
+from bot.identity import TeamRef
+from bot.messages import Actions, Block, Button, Context, Header, Message, Section
+from bot.sync_status import REASONS, MemberStatus, TeamStatus
+
+MAX_BLOCKS = 45  # Slack allows 50 per message; leave room for the footer
+MAX_SECTION = 2800  # Slack's section text limit is 3000 characters
+PERSON_BUTTONS = 15  # beyond this, "Nudge all" is the way
+
+
+def mention(status: MemberStatus) -> str:
+    name = status.member.profile.display_name or status.member.user.user_id
+    return f"<@{status.member.user.user_id}|{name}>"
+
+
+def _line(status: MemberStatus) -> str:
+    return f"• {mention(status)}" + (f" — {status.detail}" if status.detail else "")
+
+
+def _sections(title: str, lines: list[str]) -> list[Section]:
+    """One section per ~2,800 characters, so no text field is ever rejected."""
+    sections: list[Section] = []
+    current = f"**{title}**"
+    for line in lines:
+        if len(current) + len(line) + 1 > MAX_SECTION:
+            sections.append(Section(text=current))
+            current = f"**{title} (continued)**"
+        current += "\n" + line
+    sections.append(Section(text=current))
+    return sections
+
+
+def team_report_pages(status: TeamStatus, team: TeamRef, *, updated: str) -> list[Message]:
+    summary = f"{len(status.connected)} of {status.counted} connected"
+    head: list[Block] = [
+        Header(text=f"Calendar sync: {status.label}"[:150]),
+        Section(text=f"**{summary}**"),
+    ]
+    if status.excluded:
+        parts = ", ".join(f"{n} {kind}" for kind, n in sorted(status.excluded.items()))
+        head.append(Context(text=f"Not counted: {parts}."))
+    body: list[Block] = []
+    for reason, people in status.groups():
+        body.extend(_sections(f"{REASONS[reason]} ({len(people)})", [_line(p) for p in people]))
+    if not status.missing and status.counted:
+        body.append(Section(text="Everyone on this team can be scheduled. 🎉"))
+    footer: list[Block] = []
+    nudgeable = status.missing[:PERSON_BUTTONS]
+    for start in range(0, len(nudgeable), 5):
+        footer.append(
+            Actions(
+                buttons=tuple(
+                    Button(
+                        label=f"Nudge {p.member.profile.display_name or p.member.user.user_id}"[
+                            :70
+                        ],
+                        action_id="status.nudge_one",
+                        value=p.member.user.user_id,
+                    )
+                    for p in nudgeable[start : start + 5]
+                )
+            )
+        )
+    buttons = [Button(label="Refresh", action_id="status.refresh", value=str(team))]
+    if status.missing:
+        buttons.insert(
+            0,
+            Button(
+                label=f"Nudge all not connected ({len(status.missing)})",
+                action_id="status.nudge_all",
+                value=str(team),
+                style="primary",
+            ),
+        )
+    footer.append(Actions(buttons=tuple(buttons)))
+    footer.append(Context(text=f"Updated {updated}."))
+    return _paginate(f"{status.label}: {summary}", head, body, footer)
+
+
+def _paginate(
+    text: str, head: list[Block], body: list[Block], footer: list[Block]
+) -> list[Message]:
+    pages: list[list[Block]] = [list(head)]
+    for block in body:
+        if len(pages[-1]) >= MAX_BLOCKS:
+            pages.append([Context(text=f"Report continued (page {len(pages) + 1}).")])
+        pages[-1].append(block)
+    if len(pages[-1]) + len(footer) > MAX_BLOCKS + 4:
+        pages.append([])
+    pages[-1].extend(footer)
+    return [
+        Message(text=text if i == 0 else f"{text} (page {i + 1})", blocks=tuple(blocks))
+        for i, blocks in enumerate(pages)
+    ]
+
+
+def working_on_it(label: str) -> Message:
+    text = f"Checking calendar connections for {label}…"
+    return Message(text=text, blocks=(Section(text=f"⏳ {text}"),))
+
+
+def nudge_progress(sent: int, skipped: int, total: int, failed: int = 0) -> Message:
+    done = sent + skipped + failed
+    text = f"Nudged {sent} of {total}"
+    extra = []
+    if skipped:
+        extra.append(f"{skipped} already connected, skipped")
+    if failed:
+        extra.append(f"{failed} could not be reached")
+    if extra:
+        text += f" ({'; '.join(extra)})"
+    icon = "✅" if done >= total else "📨"
+    return Message(text=text, blocks=(Section(text=f"{icon} {text}"),))
