@@ -23,8 +23,6 @@ from bot.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("calbot")
 
-JOBS = {"outbox": "deliver queued chat messages"}
-
 
 def _configure_logging(settings: Settings) -> None:
     from integrations.logging import configure_logging
@@ -66,6 +64,10 @@ async def _serve(settings: Settings, *, console: bool, migrate: bool) -> int:
     outbox_task = asyncio.create_task(
         runtime.outbox.run(settings.CALBOT_OUTBOX_INTERVAL_SECONDS), name="outbox"
     )
+    from integrations.scheduler import start_scheduler
+
+    # The outbox has its own loop (woken on enqueue); the scheduler runs the rest.
+    scheduler = start_scheduler(runtime.jobs, skip=frozenset({"outbox"}))
     for starter in runtime.extras.get("starters", []):
         await starter()
     print(f"calbot listening on {settings.HOST}:{settings.PORT} ({settings.PUBLIC_BASE_URL})")
@@ -85,6 +87,7 @@ async def _serve(settings: Settings, *, console: bool, migrate: bool) -> int:
         else:
             await _wait_for_signal()
     finally:
+        scheduler.shutdown(wait=False)
         outbox_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await outbox_task
@@ -101,13 +104,28 @@ async def _wait_for_signal() -> None:
     await stop.wait()
 
 
-async def _run_job(settings: Settings, name: str) -> int:
+async def _jobs(settings: Settings, name: str | None) -> int:
     from integrations.runtime import build_runtime
+    from storage.migrate import NotMigrated, ensure_migrated
 
+    try:
+        await ensure_migrated(settings.DATABASE_URL)
+    except NotMigrated as exc:
+        print(f"calbot: {exc}", file=sys.stderr)
+        return 1
     runtime = await build_runtime(settings)
     try:
-        if name == "outbox":
-            await runtime.outbox.drain()
+        if name is None:
+            for job in runtime.jobs:
+                print(f"{job.name:10} every {job.interval_seconds:g}s  {job.description}")
+            return 0
+        if name not in runtime.jobs.names():
+            print(
+                f"calbot: no job {name!r}; try: {', '.join(runtime.jobs.names())}", file=sys.stderr
+            )
+            return 2
+        result = await runtime.jobs.get(name).run()
+        print(f"{name}: done" + (f" ({result})" if result is not None else ""))
         return 0
     finally:
         await runtime.close()
@@ -123,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db.add_argument("action", choices=["upgrade", "current"])
     jobs = sub.add_parser("jobs", help="scheduled jobs")
     jobs.add_argument("action", choices=["list", "run"])
-    jobs.add_argument("name", nargs="?", choices=sorted(JOBS))
+    jobs.add_argument("name", nargs="?")
     args = parser.parse_args(argv)
 
     try:
@@ -149,13 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(asyncio.run(current_revision(settings.DATABASE_URL)) or "none")
         return 0
     if args.command == "jobs":
-        if args.action == "list":
-            for name, what in JOBS.items():
-                print(f"{name:10} {what}")
-            return 0
-        if not args.name:
-            parser.error("jobs run needs a job name")
-        return asyncio.run(_run_job(settings, args.name))
+        if args.action == "run" and not args.name:
+            parser.error("jobs run needs a job name (see `jobs list`)")
+        return asyncio.run(_jobs(settings, args.name if args.action == "run" else None))
     return 1
 
 

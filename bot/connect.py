@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -75,6 +75,8 @@ class ConnectFlow:
         self._callback = callback_url
         self._ttl = link_ttl
         self._wake = wake_outbox or (lambda: None)
+        # Set by the composition root: opens the push channel for a new connection.
+        self.after_connect: Callable[[int], Awaitable[None]] | None = None
 
     # --- chat side -------------------------------------------------------------------
 
@@ -206,6 +208,11 @@ class ConnectFlow:
         if not await self._store.complete_link(link.id, nonce, connection, now, [update]):
             return FinishResult("used", user=user)
         self._wake()
+        if self.after_connect is not None:
+            try:
+                await self.after_connect(user.id)
+            except Exception:  # the health job opens the channel later if this fails
+                log.exception("post-connect step failed")
         return FinishResult(
             "connected",
             user=user,

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import SystemClock
 from bot.connect import ConnectFlow
 from bot.dispatch import Bot
+from bot.health import HealthService, open_channel_after_connect
+from bot.jobs import JobRegistry
 from bot.outbox import OutboxWorker
 from bot.ports import ChatPort, Clock
 from bot.settings import Settings
@@ -46,6 +48,8 @@ class Runtime:
     connect: ConnectFlow
     outbox: OutboxWorker
     web: web.Application
+    health: HealthService
+    jobs: JobRegistry
     chats: dict[str, ChatPort] = field(default_factory=dict)
     sandbox: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -137,6 +141,19 @@ async def build_runtime(
         wake_outbox=wake,
     )
     bot = Bot(store=store, connect=connect, team=team)
+    health = HealthService(
+        store=store,
+        calendar=calendar,
+        clock=clock,
+        public_base_url=settings.PUBLIC_BASE_URL,
+        interval=timedelta(seconds=settings.CALBOT_HEALTH_INTERVAL_SECONDS),
+        wake_outbox=wake,
+    )
+
+    async def after_connect(user_id: int) -> None:
+        await open_channel_after_connect(health, store, user_id)
+
+    connect.after_connect = after_connect
 
     async def ready_check() -> str | None:
         from storage.migrate import current_revision
@@ -149,9 +166,22 @@ async def build_runtime(
             return "database not migrated"
         return None
 
-    app = create_web_app(connect=connect, ready_check=ready_check)
+    app = create_web_app(connect=connect, health=health, ready_check=ready_check)
     outbox = OutboxWorker(store, chat_ports, clock, on_batch_progress=team.on_batch_progress)
     workers.append(outbox)
+    jobs = JobRegistry()
+    jobs.add(
+        "outbox",
+        "deliver queued chat messages",
+        outbox.drain,
+        settings.CALBOT_OUTBOX_INTERVAL_SECONDS,
+    )
+    jobs.add(
+        "health",
+        "refresh tokens and check every calendar connection",
+        health.run_once,
+        settings.CALBOT_HEALTH_INTERVAL_SECONDS,
+    )
     runtime = Runtime(
         settings=settings,
         engine=engine,
@@ -164,6 +194,8 @@ async def build_runtime(
         web=app,
         chats=chat_ports,
         sandbox=sandbox,
+        health=health,
+        jobs=jobs,
     )
     _mount_chat_adapters(runtime)
     return runtime

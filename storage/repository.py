@@ -696,6 +696,15 @@ class SqlStore:
                 .values(last_checked_at=now, check_claimed_until=None)
             )
 
+    async def mark_check_due(self, connection_id: int) -> None:
+        """A push notification said something changed: check this one first, soon."""
+        async with self._tx() as s:
+            await s.execute(
+                update(m.CalendarConnection)
+                .where(m.CalendarConnection.id == connection_id)
+                .values(last_checked_at=None)
+            )
+
     async def set_channel(self, connection_id: int, channel_id: str, key_hash: str) -> None:
         async with self._tx() as s:
             await s.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -11,11 +12,13 @@ import jinja2
 from aiohttp import web
 
 from bot.connect import ConnectFlow
+from bot.health import HealthService
 
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 CONNECT_FLOW: web.AppKey[ConnectFlow] = web.AppKey("connect_flow", ConnectFlow)
+HEALTH: web.AppKey[HealthService] = web.AppKey("health", HealthService)
 READY_CHECK: web.AppKey[Callable[[], Awaitable[str | None]]] = web.AppKey("ready_check")
 
 _env = jinja2.Environment(
@@ -114,6 +117,34 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
     return _no_store(page)
 
 
+MAX_NOTIFICATION_BYTES = 64 * 1024
+
+
+async def cronofy_webhook(request: web.Request) -> web.Response:
+    """Cronofy push notifications: HMAC-checked over the raw body before anything else."""
+    if request.content_length is not None and request.content_length > MAX_NOTIFICATION_BYTES:
+        return web.json_response({"error": "too large"}, status=413)
+    body = await request.content.read(MAX_NOTIFICATION_BYTES + 1)
+    if len(body) > MAX_NOTIFICATION_BYTES:
+        return web.json_response({"error": "too large"}, status=413)
+    payload: object = None
+    try:
+        payload = json.loads(body) if body else None
+    except ValueError:
+        payload = None
+    result = await request.app[HEALTH].notification(
+        request.match_info["key"],
+        body,
+        request.headers.get("Cronofy-HMAC-SHA256"),
+        payload if isinstance(payload, dict) else None,
+    )
+    if result == "refused":
+        return web.json_response({"error": "invalid signature"}, status=401)
+    if result == "unknown":
+        return web.json_response({"error": "unknown channel"}, status=404)
+    return web.json_response({"status": "accepted"}, status=202)
+
+
 async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -126,15 +157,20 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def create_web_app(
-    *, connect: ConnectFlow, ready_check: Callable[[], Awaitable[str | None]]
+    *,
+    connect: ConnectFlow,
+    health: HealthService,
+    ready_check: Callable[[], Awaitable[str | None]],
 ) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[CONNECT_FLOW] = connect
+    app[HEALTH] = health
     app[READY_CHECK] = ready_check
     app.add_routes(
         [
             web.get("/connect/{token}", open_connect_link),
             web.get("/oauth/cronofy/callback", oauth_callback),
+            web.post("/webhooks/cronofy/{key}", cronofy_webhook),
             web.get("/healthz", healthz),
             web.get("/readyz", readyz),
         ]
