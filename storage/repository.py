@@ -493,7 +493,16 @@ class SqlStore:
         async with self._tx() as s:
             users = (
                 await s.execute(
-                    select(m.ChatUser.id, m.ChatUser.platform_user_id, m.CalendarConnection)
+                    # Columns, not ORM entities: 10,000 rows load several times faster.
+                    select(
+                        m.ChatUser.id,
+                        m.ChatUser.platform_user_id,
+                        m.CalendarConnection.state,
+                        m.CalendarConnection.provider_name,
+                        m.CalendarConnection.provider_service,
+                        m.CalendarConnection.profile_name,
+                        m.CalendarConnection.last_error,
+                    )
                     .join(m.Workspace, m.Workspace.id == m.ChatUser.workspace_id)
                     .outerjoin(m.CalendarConnection, m.CalendarConnection.user_id == m.ChatUser.id)
                     .where(
@@ -503,7 +512,6 @@ class SqlStore:
                     )
                 )
             ).all()
-            by_id = {row.id: row for row in users}
             links = (
                 await s.execute(
                     select(
@@ -529,18 +537,17 @@ class SqlStore:
             per_user.setdefault(link.user_id, []).append(link)
         facts: dict[str, SyncFacts] = {}
         for row in users:
-            conn = row.CalendarConnection
             history = per_user.get(row.id, [])
             last = history[-1] if history else None
             clicked = [x.clicked_at for x in history if x.clicked_at]
             facts[row.platform_user_id] = SyncFacts(
                 platform_user_id=row.platform_user_id,
                 chat_user_id=row.id,
-                connection_state=conn.state if conn else None,
-                provider_name=conn.provider_name if conn else "",
-                provider_service=conn.provider_service if conn else None,
-                profile_name=conn.profile_name if conn else "",
-                connection_error=conn.last_error if conn else None,
+                connection_state=row.state,
+                provider_name=row.provider_name or "",
+                provider_service=row.provider_service,
+                profile_name=row.profile_name or "",
+                connection_error=row.last_error,
                 links_sent=len(history),
                 last_link_at=last.created_at if last else None,
                 last_clicked_at=max(clicked) if clicked else None,
@@ -548,7 +555,6 @@ class SqlStore:
                 last_failed_at=last.failed_at if last else None,
                 last_failure=last.failure if last else None,
             )
-        del by_id
         return facts
 
     async def upsert_members(
