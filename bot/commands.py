@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-IntentName = Literal["connect", "disconnect", "status", "team", "help", "unknown"]
+IntentName = Literal["connect", "disconnect", "status", "team", "home", "help", "unknown"]
 TargetKind = Literal["user", "channel", "usergroup"]
 
 
@@ -44,6 +44,7 @@ _COMMANDS: dict[str, IntentName] = {
     "team": "team",
     "report": "team",
     "help": "help",
+    "home": "home",
 }
 
 _SYNCED = r"(?:synced|syncing|connected|linked|set up|sync(?:ed)? up)"

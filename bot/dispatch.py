@@ -7,6 +7,7 @@ import logging
 from bot import cards
 from bot.commands import parse_command
 from bot.connect import Actor, ConnectFlow
+from bot.home import home_card
 from bot.messages import Message, simple
 from bot.ports import Store
 from bot.team import TeamService
@@ -35,6 +36,8 @@ class Bot:
             return await self.team.report(
                 actor, self.team.resolve_team(intent.target, actor.channel)
             )
+        if intent.name == "home":
+            return await self.home(actor)
         if intent.name == "help":
             return cards.help_card()
         return simple(f"Sorry, I don't know “{intent.text.strip()[:80]}”. Try `/calendar help`.")
@@ -55,6 +58,23 @@ class Bot:
             return await self.team.refresh(actor, value)
         log.info("unknown action %s", action_id)
         return simple("That button is no longer active.")
+
+    async def home(self, actor: Actor) -> Message:
+        """Slack's App Home tab, or `home` typed to the bot elsewhere."""
+        user = await self.store.upsert_user(actor.user, actor.profile, actor.address)
+        connection = await self.store.get_connection(user.id)
+        admin = self.team.is_admin(actor)
+        counts = (
+            await self.store.connection_counts(actor.user.platform, actor.user.workspace_id)
+            if admin
+            else None
+        )
+        return home_card(
+            name=user.display_name or user.ref.user_id,
+            connection=connection,
+            is_admin=admin,
+            counts=counts,
+        )
 
     async def own_status(self, actor: Actor) -> Message:
         user = await self.store.upsert_user(actor.user, actor.profile, actor.address)

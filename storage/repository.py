@@ -557,6 +557,18 @@ class SqlStore:
             )
         return facts
 
+    async def connection_counts(self, platform: str, workspace_id: str) -> dict[str, int]:
+        """How many known people are in each connection state (App Home's admin summary)."""
+        async with self._tx() as s:
+            rows = await s.execute(
+                select(m.CalendarConnection.state, func.count())
+                .join(m.ChatUser, m.ChatUser.id == m.CalendarConnection.user_id)
+                .join(m.Workspace, m.Workspace.id == m.ChatUser.workspace_id)
+                .where(m.Workspace.platform == platform, m.Workspace.external_id == workspace_id)
+                .group_by(m.CalendarConnection.state)
+            )
+            return {state: int(count) for state, count in rows.all()}
+
     async def upsert_members(
         self, platform: str, workspace_id: str, members: list[tuple[str, ChatProfile, Any]]
     ) -> dict[str, UserRecord]:

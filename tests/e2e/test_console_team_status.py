@@ -146,3 +146,15 @@ async def test_anyone_sees_their_own_status_and_admins_see_others(calbot: Runnin
     assert answer.text == "<@bob|bob> is connected (Office 365)."
     answer = await alice.say("status of @carol")
     assert answer.text == "<@carol|carol> is not connected: never connected."
+
+
+async def test_home_shows_own_status_and_admin_summary(calbot: RunningCalbot) -> None:
+    _org(calbot)
+    await _connect(calbot, "bob")
+    bob_home = await calbot.session("bob").say("home")
+    assert "Your calendar is connected: **Office 365** (bob@contoso.com)" in _text(bob_home)
+    assert "For admins" not in _text(bob_home)
+    alice_home = await calbot.session("alice").say("home")
+    assert "isn't connected yet" in _text(alice_home)
+    assert "For admins" in _text(alice_home) and "1 connected" in _text(alice_home)
+    assert [b.label for b in alice_home.buttons()] == ["Connect your calendar"]
