@@ -1,0 +1,124 @@
+"""Builds the Slack adapter: the bolt app, its HTTP route, the ChatPort, Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.dispatch import Bot
+from bot.ports import Clock, Store
+from integrations.slack.auth import BoltAuthorize, BotTokens, SingleWorkspaceTokens
+from integrations.slack.background import Background
+from integrations.slack.chat import SlackChat
+from integrations.slack.listeners import SlackDeps, register_listeners
+
+log = logging.getLogger(__name__)
+
+SLACK_API_URL = "https://slack.com/api/"
+EVENTS_PATH = "/slack/events"
+WEB_API_TIMEOUT = 10  # seconds; the outbox retries a timed-out call later
+SOCKET_CONNECT_WAIT = 10.0  # seconds the start hook waits for the first WebSocket
+
+
+def client_factory(
+    base_url: str | None, *, retry_handlers: list[AsyncRetryHandler] | None = None
+) -> Callable[[str | None], AsyncWebClient]:
+    """Web API clients for a token, all pointed at `base_url` (tests use a mock server)."""
+
+    def make(token: str | None) -> AsyncWebClient:
+        return AsyncWebClient(
+            token=token,
+            base_url=base_url or SLACK_API_URL,
+            timeout=WEB_API_TIMEOUT,
+            # An empty list, not None: None would install slack_sdk's defaults.
+            retry_handlers=list(retry_handlers or []),
+        )
+
+    return make
+
+
+@dataclass
+class SlackAdapter:
+    app: AsyncApp
+    chat: SlackChat
+    tokens: BotTokens
+    background: Background
+    app_token: str | None = None
+    _socket: Any = field(default=None, repr=False)
+
+    async def handle_events(self, request: web.Request) -> web.Response:
+        """`POST /slack/events`: commands, interactivity and events share this URL."""
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def start_socket_mode(self, wait: float = SOCKET_CONNECT_WAIT) -> None:
+        """Connect to Slack over a WebSocket (no public URL needed).
+
+        slack_sdk keeps retrying a failed connect every 10 s, forever; so wait a little
+        for the first connection, then let it carry on in the background rather than
+        hold up the rest of `serve` (the connect links and OAuth callback are HTTP).
+        """
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        if self.app_token is None or self._socket is not None:
+            return
+        self._socket = AsyncSocketModeHandler(self.app, app_token=self.app_token)
+        connecting = self.background.spawn(self._socket.connect_async(), name="slack socket mode")
+        done, _ = await asyncio.wait({connecting}, timeout=wait)
+        if done:
+            log.info("slack socket mode connected")
+        else:
+            log.warning("slack socket mode: still connecting after %.0fs, continuing", wait)
+
+    async def close(self) -> None:
+        """Stop taking new work (Socket Mode), then let work in progress finish."""
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        await self.background.close()
+
+
+def create_adapter(
+    *,
+    bot: Bot,
+    store: Store,
+    clock: Clock,
+    signing_secret: str,
+    bot_token: str,
+    api_url: str | None = None,
+    app_token: str | None = None,
+) -> SlackAdapter:
+    """Everything Slack needs, wired but not started (no I/O here)."""
+    # Listeners' clients (users.info, respond, say) may retry a dropped connection once;
+    # the outbox's client must not retry at all: it owns retries and Retry-After.
+    listener_clients = client_factory(api_url, retry_handlers=[AsyncConnectionErrorRetryHandler()])
+    outbox_clients = client_factory(api_url)
+    # The seam for multi-workspace installs: swap this for an installation-store lookup.
+    tokens: BotTokens = SingleWorkspaceTokens(bot_token, outbox_clients)
+    background = Background()
+    app = AsyncApp(
+        client=listener_clients(None),  # the token comes from `authorize`, per request
+        signing_secret=signing_secret,
+        # bolt's type hint omits AsyncAuthorize instances, which its code accepts.
+        authorize=BoltAuthorize(tokens),  # type: ignore[arg-type]
+        process_before_response=False,  # ack first, work after: the 3-second rule
+        request_verification_enabled=True,
+    )
+    register_listeners(app, SlackDeps(bot=bot, store=store, clock=clock, background=background))
+    return SlackAdapter(
+        app=app,
+        chat=SlackChat(tokens, outbox_clients),
+        tokens=tokens,
+        background=background,
+        app_token=app_token,
+    )

@@ -1,0 +1,206 @@
+"""``TeamsChat``: the outbound gateway, calbot's ``ChatPort`` for Microsoft Teams.
+
+The only module that calls ``continue_conversation`` / ``create_conversation`` /
+``TeamsInfo``; every call goes through ``connector_errors`` so the core and the outbox
+see neutral errors only. Addresses and sent-message references are plain JSON.
+
+Where the credentials go: the SDK sends our bot token to whatever ``serviceUrl`` the
+address holds. Addresses come from inbound activities, and the SDK trusts an inbound
+``serviceUrl`` once the activity's JWT has been validated (in 4.17
+``trust_service_url``/``is_trusted_service`` are no-op "always trusted"). That is fine
+while the route authenticates every request whenever an app id is set; in local mode
+there is no token to leak. A stricter deployment could allow-list Teams' connector
+hosts (``smba.trafficmanager.net`` and the sovereign clouds') before storing one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from botbuilder.core import TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ChannelAccount,
+    ConversationParameters,
+)
+
+from bot.errors import ChatNotFound
+from bot.identity import TEAMS, ChatProfile, Recipient, SentMessage, UserRef
+from bot.messages import Message
+from bot.ports import Store
+from integrations.teams.address import (
+    CHANNEL_ID,
+    DEFAULT_SERVICE_URL,
+    Address,
+    to_reference,
+    with_conversation,
+)
+from integrations.teams.errors import connector_errors
+from integrations.teams.render import CARD_CONTENT_TYPE, ActionKind, render_card
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def message_activity(message: Message, *, actions: ActionKind = "submit") -> Activity:
+    """A message activity carrying ``message`` as an Adaptive Card."""
+    return Activity(
+        type=ActivityTypes.message,
+        # Teams shows `summary` in notifications and the activity feed instead of "Card".
+        summary=message.text[:200],
+        attachments=[
+            Attachment(
+                content_type=CARD_CONTENT_TYPE,
+                content=render_card(message, actions=actions),
+            )
+        ],
+    )
+
+
+class TeamsChat:
+    """Sends, edits and looks up on Teams on behalf of the core (``ChatPort``)."""
+
+    platform = TEAMS
+
+    def __init__(
+        self,
+        adapter: Any,
+        *,
+        app_id: str = "",
+        store: Store | None = None,
+        actions: ActionKind = "submit",
+    ) -> None:
+        self._adapter = adapter
+        self._app_id = app_id
+        self._store = store
+        self._actions = actions
+
+    # --- ChatPort ----------------------------------------------------------------------
+
+    async def send_dm(self, recipient: Recipient, message: Message) -> SentMessage:
+        address: Address = dict(recipient.address or {})
+        if not address.get("conversation_id"):
+            address = await self.open_personal_chat(recipient.user, address)
+        activity = message_activity(message, actions=self._actions)
+
+        async def send(ctx: TurnContext) -> str:
+            response = await ctx.send_activity(activity)
+            return str(getattr(response, "id", "") or "")
+
+        activity_id = await self._in_conversation(address, send, what="send DM")
+        return SentMessage(TEAMS, {"address": address, "activity_id": activity_id})
+
+    async def update(self, sent: SentMessage, message: Message) -> None:
+        address = sent.ref.get("address")
+        activity_id = sent.ref.get("activity_id")
+        if not isinstance(address, dict) or not address.get("conversation_id") or not activity_id:
+            raise ChatNotFound("no Teams message reference to update")
+        activity = message_activity(message, actions=self._actions)
+        activity.id = str(activity_id)
+
+        async def edit(ctx: TurnContext) -> None:
+            await ctx.update_activity(activity)
+
+        await self._in_conversation(address, edit, what="update message")
+
+    async def profile(self, user: UserRef) -> ChatProfile:
+        """Name and e-mail from the roster API (e-mail may be withheld), tz from our store."""
+        stored = await self._store.find_user(user) if self._store is not None else None
+        if stored is None:
+            raise ChatNotFound(f"unknown Teams user {user}")
+        known = ChatProfile(
+            display_name=stored.display_name,
+            email=stored.email,
+            tz=stored.tz,
+            is_admin=stored.is_admin,
+        )
+        address = stored.address or {}
+        if not address.get("conversation_id"):
+            return known  # no conversation to ask the roster API in
+
+        async def lookup(ctx: TurnContext) -> Any:
+            member_id = address.get("user_id") or address.get("user_aad_id") or user.user_id
+            return await TeamsInfo.get_member(ctx, member_id)
+
+        member = await self._in_conversation(address, lookup, what="get member")
+        return ChatProfile(
+            display_name=getattr(member, "name", None) or known.display_name,
+            email=member_email(member) or known.email,
+            tz=known.tz,
+            is_admin=known.is_admin,
+        )
+
+    # --- Teams specifics -------------------------------------------------------------
+
+    async def open_personal_chat(self, user: UserRef, address: Address) -> Address:
+        """Create (or, as Teams does for 1:1 chats, get back) the bot's chat with ``user``."""
+        tenant = address.get("tenant_id") or user.workspace_id
+        member_id = address.get("user_id") or address.get("user_aad_id") or user.user_id
+        service_url = address.get("service_url") or DEFAULT_SERVICE_URL
+        bot_id = address.get("bot_id") or f"28:{self._app_id}"
+        # Both tenant fields: the Python schema serialises tenant_id as "tenantID" and
+        # Teams documents channelData.tenant.id.
+        params = ConversationParameters(
+            is_group=False,
+            bot=ChannelAccount(id=bot_id, name=address.get("bot_name")),
+            members=[ChannelAccount(id=member_id)],
+            tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}},
+        )
+        created: dict[str, str] = {}
+
+        async def remember(ctx: TurnContext) -> None:
+            created["id"] = ctx.activity.conversation.id
+            created["service_url"] = ctx.activity.service_url
+
+        async with connector_errors("create 1:1 conversation"):
+            await self._adapter.create_conversation(
+                self._app_id, remember, params, CHANNEL_ID, service_url, None
+            )
+        if not created.get("id"):
+            raise ChatNotFound("Teams did not return a conversation id")
+        base: Address = {
+            "service_url": service_url,
+            "tenant_id": tenant,
+            "bot_id": bot_id,
+            "bot_name": address.get("bot_name"),
+            "user_id": address.get("user_id") or member_id,
+            "user_aad_id": address.get("user_aad_id") or user.user_id,
+            "channel_id": CHANNEL_ID,
+        }
+        return with_conversation(base, created["id"], created.get("service_url"))
+
+    async def _in_conversation(
+        self,
+        address: Address,
+        work: Callable[[TurnContext], Awaitable[T]],
+        *,
+        what: str,
+    ) -> T:
+        """Run ``work`` in a proactive turn in the address's conversation."""
+        result: list[T] = []
+
+        async def callback(ctx: TurnContext) -> None:
+            # Continuation activities carry no channelData, and TeamsInfo reads the
+            # tenant/team from it (TeamsChannelData(**None) would raise).
+            if ctx.activity.channel_data is None:
+                ctx.activity.channel_data = {"tenant": {"id": address.get("tenant_id")}}
+            result.append(await work(ctx))
+
+        async with connector_errors(what):
+            await self._adapter.continue_conversation(to_reference(address), callback, self._app_id)
+        return result[0]
+
+
+def member_email(member: Any) -> str | None:
+    """E-mail from a roster entry. Microsoft may withhold it; the UPN is usually the mail."""
+    for candidate in (getattr(member, "email", None), getattr(member, "user_principal_name", None)):
+        if isinstance(candidate, str) and "@" in candidate:
+            return candidate
+    return None

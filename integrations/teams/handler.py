@@ -1,0 +1,208 @@
+"""The inbound translator: Teams activities → the core's commands and button presses.
+
+Messages become ``Bot.command``; a card's ``Action.Submit`` (a message whose ``value``
+is the button's data) and ``Action.Execute`` (an ``adaptiveCard/action`` invoke) become
+``Bot.action``; install and conversation updates only remember where to DM the user.
+Nothing here sends proactively: replies go back into the same turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+from typing import Any
+
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
+from botbuilder.schema import Activity
+
+from bot.connect import Actor
+from bot.dispatch import Bot
+from bot.errors import ChatError
+from bot.identity import TEAMS, ChatProfile, UserRef
+from bot.messages import Message
+from bot.ports import Store
+from bot.records import UserRecord
+from integrations.teams.address import Address, from_activity, tenant_of
+from integrations.teams.chat import member_email, message_activity
+from integrations.teams.errors import connector_errors
+from integrations.teams.render import CARD_CONTENT_TYPE, render_card
+
+log = logging.getLogger(__name__)
+
+ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
+MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
+ERROR_RESPONSE = "application/vnd.microsoft.error"
+# The roster lookup is a nicety (e-mail); the turn must answer Teams well within 15 s.
+MEMBER_LOOKUP_TIMEOUT = 3.0
+
+
+class CalbotTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]
+    def __init__(self, bot: Bot, store: Store) -> None:
+        super().__init__()
+        self._bot = bot
+        self._store = store
+
+    # --- messages and Action.Submit ----------------------------------------------------
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity: Activity = turn_context.activity
+        actor = await self.actor(turn_context)
+        pressed = submitted_action(activity.value)
+        if pressed is not None:
+            reply = await self._bot.action(actor, *pressed)
+        elif activity.text:
+            reply = await self._bot.command(actor, strip_bot_mention(activity))
+        else:
+            return  # e.g. a card input change with nothing to do
+        if reply is not None:
+            await self._reply(turn_context, reply)
+
+    # --- Action.Execute ----------------------------------------------------------------
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        if turn_context.activity.name != ADAPTIVE_CARD_ACTION:
+            return await super().on_invoke_activity(turn_context)
+        # Handled here, not in on_adaptive_card_invoke: the SDK's typed response can't
+        # carry a string value and serialises its own error replies into a 500
+        # (reference/teams.md §2.4). A plain dict body goes out as is.
+        pressed = executed_action(turn_context.activity.value)
+        if pressed is None:
+            return invoke_error(400, "BadRequest", "expected an Action.Execute with data.action_id")
+        actor = await self.actor(turn_context)
+        reply = await self._bot.action(actor, *pressed)
+        if reply is None:
+            return InvokeResponse(
+                status=200, body={"statusCode": 200, "type": MESSAGE_RESPONSE, "value": "Done."}
+            )
+        # The card the user pressed is replaced with the reply (Universal Actions).
+        card = render_card(reply, actions="execute")
+        return InvokeResponse(
+            status=200, body={"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": card}
+        )
+
+    # --- install and conversation updates --------------------------------------------
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        # Replaces TeamsActivityHandler's dispatch, which GETs every added member from
+        # the roster (a burst on a large team install) and fails the turn on errors.
+        activity: Activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        if any(m.id == bot_id for m in activity.members_added or []):
+            await self.remember(turn_context)
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        await self.remember(turn_context)
+
+    async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
+        # Later sends fail with 403 BotNotInConversationRoster → ChatNotInstalled.
+        log.info("teams app removed from a %s conversation", _scope(turn_context.activity))
+
+    async def remember(self, turn_context: TurnContext) -> None:
+        """Store the user's address so proactive DMs (connect links, nudges) can reach them."""
+        actor = await self.actor(turn_context)
+        await self._store.upsert_user(actor.user, actor.profile, actor.address)
+
+    # --- who is asking -----------------------------------------------------------------
+
+    async def actor(self, turn_context: TurnContext) -> Actor:
+        activity: Activity = turn_context.activity
+        sender = activity.from_property
+        # Key users by tenant + Entra object id: roster e-mail may be withheld and the
+        # 29:… id is per bot registration.
+        user = UserRef(TEAMS, tenant_of(activity), sender.aad_object_id or sender.id)
+        stored = await self._store.find_user(user)
+        email = stored.email if stored else None
+        if email is None:
+            email = await self._lookup_email(turn_context, sender.id)
+        profile = ChatProfile(
+            display_name=sender.name or (stored.display_name if stored else ""),
+            email=email,
+            tz=activity.local_timezone or (stored.tz if stored else None),
+            is_admin=stored.is_admin if stored else False,
+        )
+        return Actor(user=user, profile=profile, address=dm_address(activity, stored))
+
+    async def _lookup_email(self, turn_context: TurnContext, member_id: str) -> str | None:
+        try:
+            async with connector_errors("get member"):
+                member = await asyncio.wait_for(
+                    TeamsInfo.get_member(turn_context, member_id), MEMBER_LOOKUP_TIMEOUT
+                )
+        except Exception as exc:  # never fail a user's turn over an optional lookup
+            log.info("teams member lookup failed: %s", exc)
+            return None
+        return member_email(member)
+
+    async def _reply(self, turn_context: TurnContext, message: Message) -> None:
+        try:
+            async with connector_errors("reply"):
+                await turn_context.send_activity(message_activity(message))
+        except ChatError as exc:
+            # The core already did the work (and queued any DM); a failed reply must
+            # not turn into a 500 that makes Teams resend an activity we then dedupe.
+            log.warning("teams reply failed: %s", exc)
+
+
+def dm_address(activity: Activity, stored: UserRecord | None) -> Address:
+    """Where to DM the sender: this chat if it is 1:1, else their known 1:1 chat."""
+    fresh = from_activity(activity)
+    if fresh["conversation_id"]:
+        return fresh
+    known = stored.address if stored else None
+    if known and known.get("conversation_id") and known.get("user_id") == fresh["user_id"]:
+        return {**fresh, "conversation_id": known["conversation_id"]}
+    return fresh  # no 1:1 yet: the gateway creates one on the first DM
+
+
+def strip_bot_mention(activity: Activity) -> str:
+    """The message text without the bot's own ``<at>name</at>`` (channels, group chats)."""
+    text = activity.text or ""
+    bot_id = activity.recipient.id if activity.recipient else None
+    for entity in activity.entities or []:
+        if (getattr(entity, "type", "") or "").lower() != "mention":
+            continue
+        props = getattr(entity, "additional_properties", None) or {}
+        mentioned = props.get("mentioned") or {}
+        if mentioned.get("id") == bot_id and props.get("text"):
+            text = text.replace(props["text"], " ")
+    return " ".join(html.unescape(text).split())
+
+
+def submitted_action(value: Any) -> tuple[str, str] | None:
+    """``(action_id, value)`` from an Action.Submit's data, if it is one of our buttons."""
+    if not isinstance(value, dict) or not isinstance(value.get("action_id"), str):
+        return None
+    return value["action_id"], _as_text(value.get("value"))
+
+
+def executed_action(value: Any) -> tuple[str, str] | None:
+    """``(action_id, value)`` from an ``adaptiveCard/action`` invoke value."""
+    action = value.get("action") if isinstance(value, dict) else None
+    if not isinstance(action, dict) or action.get("type") != "Action.Execute":
+        return None
+    raw = action.get("data")
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    action_id = data.get("action_id") or action.get("verb")
+    if not isinstance(action_id, str) or not action_id:
+        return None
+    return action_id, _as_text(data.get("value"))
+
+
+def invoke_error(status: int, code: str, message: str) -> InvokeResponse:
+    error = {"code": code, "message": message}
+    body = {"statusCode": status, "type": ERROR_RESPONSE, "value": error}
+    return InvokeResponse(status=status, body=body)
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _scope(activity: Activity) -> str:
+    conversation = activity.conversation
+    return (conversation.conversation_type if conversation else None) or "personal"

@@ -1,0 +1,658 @@
+"""A mock Slack Web API on 127.0.0.1, speaking the real wire format.
+
+Use it with the real slack_sdk/slack-bolt clients by pointing their base URL at
+``mock.api_url`` (``SLACK_API_URL`` for calbot) and ``response_url`` payload fields at
+``mock.response_url()``::
+
+    async with MockSlack.running() as slack:
+        slack.add_user("U1", team="T1", name="Alice", email="alice@contoso.com")
+        ... exercise calbot ...
+        [post] = slack.calls_to("chat.postMessage")
+        assert post.params["channel"] == slack.dm_channel("U1")
+
+Methods: auth.test, conversations.open, chat.postMessage, chat.update,
+chat.postEphemeral, users.info, users.list, conversations.members and
+usergroups.users.list (cursor-paginated like Slack; any verb; form, query or JSON
+parameters), and
+``POST /response/{id}`` for ``respond()``. Every call is recorded as a ``Call``.
+Socket Mode: ``apps.connections.open`` (app token ``xapp-test``) hands out
+``ws://…/socket``; ``await mock.socket_send(type, payload)`` pushes an envelope to the
+connected client and ``await mock.socket_ack(envelope_id)`` returns its acknowledgement.
+Faults: ``fail_next(n, status=429, retry_after=...)`` or ``fail_next(n, status=503)``
+answer the next n Web API calls with that HTTP error; ``fail_method(method, error)``
+answers one method with ``ok: false``; ``hold(method)`` parks calls to a method until
+the returned event is set. Blocks are parsed with ``slack_sdk.models.blocks`` and
+rejected with ``invalid_blocks`` like Slack does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+
+BOT_USER_ID = "UCALBOT"
+BOT_ID = "BCALBOT"
+MAX_BLOCKS = 50
+
+
+@dataclass
+class Call:
+    """One request the mock received."""
+
+    method: str  # Web API method ("chat.postMessage") or "response_url"
+    params: dict[str, Any]
+    headers: dict[str, str]
+    http_method: str
+    status: int = 200
+    response: Any = None
+    path: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return isinstance(self.response, dict) and bool(self.response.get("ok"))
+
+
+@dataclass
+class MockUser:
+    id: str
+    team: str = "T1"
+    name: str = ""
+    real_name: str = ""
+    display_name: str = ""
+    email: str | None = None
+    tz: str = "Europe/London"
+    is_admin: bool = False
+    is_owner: bool = False
+    is_bot: bool = False
+    deleted: bool = False
+    is_restricted: bool = False  # a guest
+
+    def to_json(self) -> dict[str, Any]:
+        handle = self.name or self.id.lower()
+        real = self.real_name or self.name or handle
+        profile: dict[str, Any] = {
+            "real_name": real,
+            "display_name": self.display_name,
+            "real_name_normalized": real,
+            "display_name_normalized": self.display_name,
+            "team": self.team,
+        }
+        if self.email:
+            profile["email"] = self.email
+        return {
+            "id": self.id,
+            "team_id": self.team,
+            "name": handle,
+            "real_name": real,
+            "deleted": self.deleted,
+            "tz": self.tz,
+            "tz_label": self.tz,
+            "tz_offset": 0,
+            "is_admin": self.is_admin,
+            "is_owner": self.is_owner,
+            "is_primary_owner": False,
+            "is_restricted": self.is_restricted,
+            "is_ultra_restricted": False,
+            "is_bot": self.is_bot,
+            "is_app_user": False,
+            "profile": profile,
+        }
+
+
+@dataclass
+class MockChannel:
+    id: str
+    name: str = ""
+    members: list[str] = field(default_factory=list)
+    private: bool = False
+    bot_member: bool = True
+
+
+@dataclass
+class PostedMessage:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)  # earlier versions
+
+
+@dataclass
+class _Fault:
+    remaining: int
+    status: int
+    retry_after: float | None
+    method: str | None
+
+
+class MockSlack:
+    def __init__(self, *, tokens: dict[str, str] | None = None, team: str = "T1") -> None:
+        self.team = team
+        # token → team id; anything else is invalid_auth, revoked ones token_revoked
+        self.tokens: dict[str, str] = dict(tokens or {"xoxb-test": team})
+        self.app_tokens: set[str] = {"xapp-test"}
+        self.revoked: set[str] = set()
+        self.users: dict[str, MockUser] = {}
+        self.calls: list[Call] = []
+        self.messages: dict[tuple[str, str], PostedMessage] = {}
+        self.channels: dict[str, MockChannel] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        self.page_cap = 1000  # largest page any paginated method returns
+        self._dm_of: dict[str, str] = {}
+        self._ts = itertools.count(1)
+        self._faults: list[_Fault] = []
+        self._method_errors: dict[str, list[str]] = {}
+        self._holds: dict[str, asyncio.Event] = {}
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: dict[str, dict[str, Any]] = {}
+        self._envelopes = itertools.count(1)
+        self.url = ""
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{hook}", self._response_url)
+        app.router.add_get("/socket", self._socket)
+        return app
+
+    async def start(self) -> MockSlack:
+        self._runner = web.AppRunner(self.make_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def close(self) -> None:
+        for event in self._holds.values():
+            event.set()
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @classmethod
+    @asynccontextmanager
+    async def running(cls, **kwargs: Any) -> AsyncIterator[MockSlack]:
+        mock = await cls(**kwargs).start()
+        try:
+            yield mock
+        finally:
+            await mock.close()
+
+    @property
+    def api_url(self) -> str:
+        """Base URL for `AsyncWebClient(base_url=...)` / `SLACK_API_URL`."""
+        return f"{self.url}/api/"
+
+    def response_url(self, hook: str = "hook") -> str:
+        """A `response_url` to put in command and action payloads."""
+        return f"{self.url}/response/{hook}"
+
+    # --- seeding and faults -------------------------------------------------------------
+
+    def add_user(self, user_id: str, **fields: Any) -> MockUser:
+        fields.setdefault("team", self.team)
+        user = MockUser(id=user_id, **fields)
+        self.users[user_id] = user
+        return user
+
+    def add_channel(
+        self,
+        channel_id: str,
+        members: list[str] | None = None,
+        *,
+        name: str = "",
+        private: bool = False,
+        bot_member: bool = True,
+    ) -> MockChannel:
+        channel = MockChannel(channel_id, name or channel_id.lower(), list(members or []), private)
+        channel.bot_member = bot_member
+        self.channels[channel_id] = channel
+        return channel
+
+    def add_usergroup(self, group_id: str, members: list[str]) -> None:
+        self.usergroups[group_id] = list(members)
+
+    def dm_channel(self, user_id: str) -> str:
+        """The DM channel id conversations.open returns for a user (stable per user)."""
+        return self._dm_of.setdefault(user_id, "D" + user_id.lstrip("UW"))
+
+    def fail_next(
+        self,
+        count: int = 1,
+        *,
+        status: int = 429,
+        retry_after: float | None = 1,
+        method: str | None = None,
+    ) -> None:
+        """Answer the next `count` Web API calls (of `method`, if given) with HTTP `status`."""
+        after = retry_after if status == 429 else None
+        self._faults.append(_Fault(count, status, after, method))
+
+    def fail_method(self, method: str, error: str, count: int = 1) -> None:
+        """Answer the next `count` calls of `method` with HTTP 200 `{"ok": false, "error": ...}`."""
+        self._method_errors.setdefault(method, []).extend([error] * count)
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Park calls to `method` until the returned event is set (or `release(method)`)."""
+        event = self._holds.setdefault(method, asyncio.Event())
+        event.clear()
+        return event
+
+    def release(self, method: str) -> None:
+        event = self._holds.pop(method, None)
+        if event is not None:
+            event.set()
+
+    def reset_calls(self) -> None:
+        self.calls.clear()
+
+    # --- inspection ---------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until at least `count` calls of `method` were answered; returns them."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: len(self.calls_to(method)) >= count)
+        return self.calls_to(method)
+
+    @property
+    def socket_count(self) -> int:
+        """How many Socket Mode clients are connected."""
+        return len(self._sockets)
+
+    async def wait_for_socket(self, timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: bool(self._sockets))
+
+    async def socket_send(
+        self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0
+    ) -> str:
+        """Push a Socket Mode envelope (`slash_commands`, `interactive`, `events_api`)."""
+        await self.wait_for_socket()
+        envelope_id = f"env-{next(self._envelopes)}"
+        await self._sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": retry_attempt,
+                "retry_reason": "timeout" if retry_attempt else "",
+            }
+        )
+        return envelope_id
+
+    async def socket_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The client's acknowledgement of an envelope (what `ack()` produced)."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: envelope_id in self.socket_acks)
+        return self.socket_acks[envelope_id]
+
+    # --- handlers ----------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        await ws.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "ACALBOT"}}
+        )
+        async with self._changed:
+            self._sockets.append(ws)
+            self._changed.notify_all()
+        try:
+            async for frame in ws:
+                if frame.type.name != "TEXT":
+                    continue
+                data = json.loads(frame.data)
+                if isinstance(data, dict) and data.get("envelope_id"):
+                    async with self._changed:
+                        self.socket_acks[str(data["envelope_id"])] = data
+                        self._changed.notify_all()
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        params = await _params(request)
+        call = Call(method, params, dict(request.headers), request.method, path=request.path)
+        hold = self._holds.get(method)
+        if hold is not None:
+            await hold.wait()
+        try:
+            response = self._fault_response(method)
+            if response is None:
+                response = self._dispatch(method, params, request)
+            call.status = response.status
+            call.response = _body_of(response)
+            return response
+        finally:
+            await self._record(call)
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        params = await _params(request)
+        call = Call(
+            "response_url", params, dict(request.headers), request.method, path=request.path
+        )
+        problem = _blocks_problem(params.get("blocks"))
+        if problem:
+            call.status = 400
+            call.response = {"ok": False, "error": "invalid_blocks", "detail": problem}
+            await self._record(call)
+            return web.json_response(call.response, status=400)
+        call.response = "ok"
+        await self._record(call)
+        return web.Response(text="ok")
+
+    async def _record(self, call: Call) -> None:
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    def _fault_response(self, method: str) -> web.Response | None:
+        for fault in self._faults:
+            if fault.remaining > 0 and fault.method in (None, method):
+                fault.remaining -= 1
+                if fault.status == 429:
+                    headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after else {}
+                    return web.json_response(
+                        {"ok": False, "error": "ratelimited"}, status=429, headers=headers
+                    )
+                return web.Response(
+                    status=fault.status, text="upstream trouble", content_type="text/html"
+                )
+        self._faults = [f for f in self._faults if f.remaining > 0]
+        return None
+
+    def _dispatch(self, method: str, params: dict[str, Any], request: web.Request) -> web.Response:
+        token = _token(request, params)
+        if method == "apps.connections.open":  # the only method taking an app-level token
+            if token not in self.app_tokens:
+                return _error("invalid_auth" if token else "not_authed")
+            return _ok(url=self.url.replace("http", "ws", 1) + "/socket")
+        handler = _METHODS.get(method)
+        if handler is None:
+            return _error("unknown_method")
+        if token in self.revoked:
+            return _error("token_revoked")
+        if token not in self.tokens:
+            return _error("not_authed" if not token else "invalid_auth")
+        queued = self._method_errors.get(method)
+        if queued:
+            return _error(queued.pop(0))
+        return handler(self, params, self.tokens[token])
+
+    # --- Web API methods ---------------------------------------------------------------
+
+    def _auth_test(self, params: dict[str, Any], team: str) -> web.Response:
+        return _ok(
+            url="https://calbot-test.slack.com/",
+            team="calbot test",
+            user="calbot",
+            team_id=team,
+            user_id=BOT_USER_ID,
+            bot_id=BOT_ID,
+            is_enterprise_install=False,
+        )
+
+    def _users_info(self, params: dict[str, Any], team: str) -> web.Response:
+        user = self.users.get(str(params.get("user", "")))
+        if user is None:
+            return _error("user_not_found")
+        return _ok(user=user.to_json())
+
+    def _users_list(self, params: dict[str, Any], team: str) -> web.Response:
+        users = [u.to_json() for u in self.users.values() if u.team == team]
+        page, cursor = self._page(users, params)
+        return _ok(members=page, cache_ts=0, response_metadata={"next_cursor": cursor})
+
+    def _conversations_members(self, params: dict[str, Any], team: str) -> web.Response:
+        channel = self.channels.get(str(params.get("channel") or ""))
+        if channel is None or (channel.private and not channel.bot_member):
+            return _error("channel_not_found")
+        page, cursor = self._page(channel.members, params)
+        return _ok(members=page, response_metadata={"next_cursor": cursor})
+
+    def _usergroups_users_list(self, params: dict[str, Any], team: str) -> web.Response:
+        members = self.usergroups.get(str(params.get("usergroup") or ""))
+        if members is None:
+            return _error("no_such_subteam")
+        return _ok(users=members)
+
+    def _page(self, items: list[Any], params: dict[str, Any]) -> tuple[list[Any], str]:
+        """Slack-style cursor pagination: an opaque cursor, "" on the last page."""
+        start = int(str(params.get("cursor") or "offset:0").split(":")[1])
+        size = min(int(params.get("limit") or 100), self.page_cap)
+        end = start + size
+        return items[start:end], (f"offset:{end}" if end < len(items) else "")
+
+    def _conversations_open(self, params: dict[str, Any], team: str) -> web.Response:
+        raw = params.get("users") or ""
+        ids = raw if isinstance(raw, list) else [u for u in str(raw).split(",") if u]
+        if len(ids) != 1:
+            return _error("not_enough_users" if not ids else "too_many_users")
+        user = self.users.get(ids[0])
+        if user is None:
+            return _error("user_not_found")
+        if user.deleted:
+            return _error("user_disabled")
+        if user.is_bot:
+            return _error("cannot_dm_bot")
+        return _ok(channel={"id": self.dm_channel(user.id)})
+
+    def _chat_post_message(self, params: dict[str, Any], team: str) -> web.Response:
+        channel = str(params.get("channel") or "")
+        if not self._can_post(channel):
+            return _error("channel_not_found")
+        text, blocks, problem = _content(params)
+        if problem:
+            return problem
+        ts = self._next_ts()
+        thread_ts = params.get("thread_ts") or None
+        self.messages[(channel, ts)] = PostedMessage(channel, ts, text, blocks, thread_ts)
+        return _ok(channel=channel, ts=ts, message=self._message_json(text, blocks, ts))
+
+    def _chat_update(self, params: dict[str, Any], team: str) -> web.Response:
+        channel, ts = str(params.get("channel") or ""), str(params.get("ts") or "")
+        if not self._can_post(channel):
+            return _error("channel_not_found")
+        message = self.messages.get((channel, ts))
+        if message is None:
+            return _error("message_not_found")
+        text, blocks, problem = _content(params)
+        if problem:
+            return problem
+        message.history.append({"text": message.text, "blocks": message.blocks})
+        message.text = text
+        if "blocks" in params:  # like Slack, an update without blocks keeps the old ones
+            message.blocks = blocks
+        return _ok(channel=channel, ts=ts, text=text, message=self._message_json(text, blocks, ts))
+
+    def _chat_post_ephemeral(self, params: dict[str, Any], team: str) -> web.Response:
+        channel = str(params.get("channel") or "")
+        if not self._can_post(channel):
+            return _error("channel_not_found")
+        if str(params.get("user") or "") not in self.users:
+            return _error("user_not_in_channel")
+        _, _, problem = _content(params)
+        if problem:
+            return problem
+        return _ok(message_ts=self._next_ts())
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _can_post(self, channel: str) -> bool:
+        known = self.channels.get(channel)
+        return (known is not None and known.bot_member) or channel in self._dm_of.values()
+
+    def _next_ts(self) -> str:
+        n = next(self._ts)
+        return f"{1_700_000_000 + n}.{n:06d}"
+
+    def _message_json(self, text: str, blocks: list[dict[str, Any]], ts: str) -> dict[str, Any]:
+        return {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "text": text,
+            "blocks": blocks,
+            "ts": ts,
+        }
+
+
+_METHODS = {
+    "auth.test": MockSlack._auth_test,
+    "users.info": MockSlack._users_info,
+    "users.list": MockSlack._users_list,
+    "conversations.members": MockSlack._conversations_members,
+    "usergroups.users.list": MockSlack._usergroups_users_list,
+    "conversations.open": MockSlack._conversations_open,
+    "chat.postMessage": MockSlack._chat_post_message,
+    "chat.update": MockSlack._chat_update,
+    "chat.postEphemeral": MockSlack._chat_post_ephemeral,
+}
+
+
+def _ok(**data: Any) -> web.Response:
+    return web.json_response({"ok": True, **data})
+
+
+def _error(error: str, **extra: Any) -> web.Response:
+    # Slack reports method errors with HTTP 200 and ok=false.
+    return web.json_response({"ok": False, "error": error, **extra})
+
+
+def _body_of(response: web.Response) -> Any:
+    try:
+        return json.loads(response.text or "")
+    except (TypeError, ValueError):
+        return response.text
+
+
+def _token(request: web.Request, params: dict[str, Any]) -> str:
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        return auth[len("Bearer ") :]
+    return str(params.get("token") or "")
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    """Query, form and JSON parameters merged, as Slack accepts all three."""
+    params: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            body = await request.json()
+            if isinstance(body, dict):
+                params.update(body)
+        else:
+            params.update(dict(await request.post()))
+    for key in ("blocks", "attachments"):
+        if isinstance(params.get(key), str):  # form-encoded: JSON inside a field
+            try:
+                params[key] = json.loads(params[key])
+            except ValueError:
+                params[key] = "<<not json>>"
+    return params
+
+
+def _content(
+    params: dict[str, Any],
+) -> tuple[str, list[dict[str, Any]], web.Response | None]:
+    text = str(params.get("text") or "")
+    blocks = params.get("blocks") or []
+    problem = _blocks_problem(params.get("blocks"))
+    if problem:
+        return text, [], _error("invalid_blocks", response_metadata={"messages": [problem]})
+    if not text and not blocks:
+        return text, [], _error("no_text")
+    return text, list(blocks), None
+
+
+def _blocks_problem(blocks: Any) -> str | None:
+    """Why Slack would answer `invalid_blocks`, or None when the blocks are fine."""
+    if blocks is None:
+        return None
+    if not isinstance(blocks, list):
+        return "[ERROR] blocks must be a JSON array"
+    if len(blocks) > MAX_BLOCKS:
+        return f"[ERROR] no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]"
+    block_ids: set[str] = set()
+    for i, raw in enumerate(blocks):
+        where = f"[json-pointer:/blocks/{i}]"
+        if not isinstance(raw, dict):
+            return f"[ERROR] must be an object {where}"
+        try:
+            parsed = Block.parse(raw)
+            if parsed is None:
+                return f"[ERROR] unknown block type {raw.get('type')!r} {where}"
+            parsed.to_dict()  # runs slack_sdk's validators (lengths, counts)
+        except (SlackObjectFormationError, TypeError, ValueError, KeyError) as exc:
+            return f"[ERROR] {exc} {where}"
+        problem = _block_rules(raw, where)
+        if problem:
+            return problem
+        block_id = raw.get("block_id")
+        if block_id:
+            if block_id in block_ids:
+                return f"[ERROR] duplicate block_id {block_id!r} {where}"
+            block_ids.add(block_id)
+    return None
+
+
+def _block_rules(raw: dict[str, Any], where: str) -> str | None:
+    """Rules Slack enforces that slack_sdk's model validators don't."""
+    kind = raw.get("type")
+    if kind == "header" and (raw.get("text") or {}).get("type") != "plain_text":
+        return f"[ERROR] header text must be plain_text {where}"
+    if kind == "section":
+        text = raw.get("text")
+        if text is None and not raw.get("fields"):
+            return f"[ERROR] section needs text or fields {where}"
+        if text is not None and not str(text.get("text") or "").strip():
+            return f"[ERROR] must be more than 0 characters [json-pointer:{where}/text/text]"
+        for field_ in raw.get("fields") or []:
+            if len(str(field_.get("text") or "")) > 2000:
+                return f"[ERROR] field text must be at most 2000 characters {where}"
+    if kind == "actions":
+        action_ids: set[str] = set()
+        for element in raw.get("elements") or []:
+            if element.get("type") == "button":
+                if (element.get("text") or {}).get("type") != "plain_text":
+                    return f"[ERROR] button text must be plain_text {where}"
+                if element.get("style") not in (None, "primary", "danger"):
+                    return f"[ERROR] invalid button style {where}"
+            action_id = element.get("action_id")
+            if action_id:
+                if action_id in action_ids:
+                    return f"[ERROR] duplicate action_id {action_id!r} {where}"
+                action_ids.add(action_id)
+    if kind == "context" and not raw.get("elements"):
+        return f"[ERROR] context needs elements {where}"
+    return None
+
+
+def validate_blocks(blocks: Any) -> None:
+    """Raise AssertionError with Slack-style detail if `blocks` would be rejected."""
+    problem = _blocks_problem(blocks)
+    if problem:
+        raise AssertionError(problem)
