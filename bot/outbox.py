@@ -100,7 +100,11 @@ class OutboxWorker:
                 raise _OriginalNotSentYet(item.edit_of)
             # The message to edit never went out: say it in a new message instead.
         assert item.recipient is not None
-        sent = await chat.send_dm(item.recipient, message)
+        keyed = getattr(chat, "send_dm_keyed", None)
+        if keyed is not None:
+            sent = await keyed(item.recipient, message, item.key, item.in_doubt)
+        else:
+            sent = await chat.send_dm(item.recipient, message)
         await self._store.mark_sent(item.id, sent.ref, self._clock.now())
 
     async def _retry_or_give_up(self, item: ClaimedMessage, exc: Exception) -> None:

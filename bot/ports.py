@@ -119,6 +119,18 @@ class ChatPort(Protocol):
         ...
 
 
+class KeyedSender(Protocol):
+    """Optional for a ChatPort: send with an idempotency key, and find a message sent with it.
+
+    Lets the outbox resolve a send that was in flight when a process died, so a restart
+    never delivers the same message twice.
+    """
+
+    async def send_dm_keyed(
+        self, recipient: Recipient, message: Message, key: str, in_doubt: bool
+    ) -> SentMessage: ...
+
+
 # --- time -------------------------------------------------------------------------
 
 

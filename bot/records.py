@@ -104,6 +104,9 @@ class ClaimedMessage:
     attempts: int
     guard: str | None = None
     batch: str | None = None
+    # An earlier attempt was claimed but never reported back (the process died mid-send):
+    # the message may already be on the platform.
+    in_doubt: bool = False
 
 
 @dataclass(frozen=True)

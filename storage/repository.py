@@ -399,6 +399,7 @@ class SqlStore:
                             attempts=row.attempts + 1,
                             guard=row.guard,
                             batch=row.batch,
+                            in_doubt=row.attempts > 0 and row.last_error is None,
                         )
                     )
         return claimed
