@@ -21,10 +21,13 @@ def help_card() -> Message:
     return Message(text="calbot help", blocks=(Section(text=HELP_TEXT),))
 
 
-def connect_link_card(url: str, *, expires: str, asked_by: str | None = None) -> Message:
-    intro = "Connect your calendar so interviews can be scheduled around your real availability."
+def connect_link_card(
+    url: str, *, expires: str, asked_by: str | None = None, intro: str | None = None
+) -> Message:
+    lead = "Connect your calendar so interviews can be scheduled around your real availability."
     if asked_by:
-        intro = f"{asked_by} asked you to connect your calendar. " + intro
+        lead = f"{asked_by} asked you to connect your calendar. " + lead
+    intro = f"{intro} {lead}" if intro else lead
     return Message(
         text="Connect your calendar",
         blocks=(

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Literal
 
 from bot import cards
+from bot.consent_cards import follow_up_card
 from bot.errors import CalendarError, CalendarUnavailable, InvalidGrant
 from bot.identity import ChatProfile, TeamRef, UserRef
 from bot.messages import Message, simple
@@ -75,8 +76,12 @@ class ConnectFlow:
         self._callback = callback_url
         self._ttl = link_ttl
         self._wake = wake_outbox or (lambda: None)
-        # Set by the composition root: opens the push channel for a new connection.
+        # Set by the composition root: what else happens after a connect succeeds (push
+        # channel, consent incidents) or is refused by the identity provider.
         self.after_connect: Callable[[int], Awaitable[None]] | None = None
+        self.after_denied: (
+            Callable[[UserRecord, LinkRecord, str | None, str | None], Awaitable[None]] | None
+        ) = None
 
     # --- chat side -------------------------------------------------------------------
 
@@ -103,6 +108,7 @@ class ConnectFlow:
         key: str = "connect-dm:{link}",
         guard: str | None = None,
         batch: str | None = None,
+        intro: str | None = None,
     ) -> LinkRecord:
         """Create a personal link and queue the DM that carries it (one transaction)."""
         token = secrets.token_urlsafe(32)
@@ -111,6 +117,7 @@ class ConnectFlow:
             f"{self._base}/connect/{token}",
             expires=cards.fmt_when(expires, user.tz),
             asked_by=asked_by,
+            intro=intro,
         )
         item = OutboxItem(
             key=key,
@@ -183,7 +190,10 @@ class ConnectFlow:
             return FinishResult("forged")
         if error or not code:
             reason = _describe_oauth_error(error, error_description)
-            await self._fail(link, user, nonce, reason)
+            question = follow_up_card(f"Connecting didn't finish: {reason}")
+            if await self._fail(link, user, nonce, reason, card=question):
+                if self.after_denied is not None:
+                    await self.after_denied(user, link, error, error_description)
             return FinishResult("denied", user=user, reason=reason)
         try:
             tokens = await self._calendar.exchange_code(code=code, redirect_uri=self._callback)
@@ -254,10 +264,21 @@ class ConnectFlow:
             profile_name=(first.profile_name if first else info.email) or "",
         )
 
-    async def _fail(self, link: LinkRecord, user: UserRecord, nonce: str, reason: str) -> None:
-        update = self._edit(link, user, cards.connect_failed_card(reason), suffix=f"failed:{nonce}")
+    async def _fail(
+        self,
+        link: LinkRecord,
+        user: UserRecord,
+        nonce: str,
+        reason: str,
+        *,
+        card: Message | None = None,
+    ) -> bool:
+        card = card or cards.connect_failed_card(reason)
+        update = self._edit(link, user, card, suffix=f"failed:{nonce}")
         if await self._store.fail_link(link.id, nonce, reason, self._clock.now(), [update]):
             self._wake()
+            return True
+        return False
 
     def _edit(
         self, link: LinkRecord, user: UserRecord, card: Message, *, suffix: str

@@ -7,6 +7,7 @@ import logging
 from bot import cards
 from bot.commands import parse_command
 from bot.connect import Actor, ConnectFlow
+from bot.consent import ConsentService
 from bot.home import home_card
 from bot.messages import Message, simple
 from bot.ports import Store
@@ -16,10 +17,13 @@ log = logging.getLogger(__name__)
 
 
 class Bot:
-    def __init__(self, *, store: Store, connect: ConnectFlow, team: TeamService) -> None:
+    def __init__(
+        self, *, store: Store, connect: ConnectFlow, team: TeamService, consent: ConsentService
+    ) -> None:
         self.store = store
         self.connect = connect
         self.team = team
+        self.consent = consent
 
     async def command(self, actor: Actor, text: str) -> Message:
         """A slash command or a message to the bot. Returns the immediate reply."""
@@ -40,6 +44,11 @@ class Bot:
             return await self.home(actor)
         if intent.name == "help":
             return cards.help_card()
+        if intent.name == "setup":
+            return await self.consent.setup(actor)
+        pasted = await self.consent.on_pasted(actor, intent.text)
+        if pasted is not None:
+            return pasted
         return simple(f"Sorry, I don't know “{intent.text.strip()[:80]}”. Try `/calendar help`.")
 
     async def action(self, actor: Actor, action_id: str, value: str) -> Message | None:
@@ -56,6 +65,18 @@ class Bot:
             return await self.team.nudge_all(actor, value)
         if action_id == "status.refresh":
             return await self.team.refresh(actor, value)
+        if action_id == "consent.answer":
+            return await self.consent.on_answer(actor, value)
+        if action_id == "consent.fixed":
+            return await self.consent.fixed(actor, value)
+        if action_id == "consent.checklist":
+            return await self.consent.checklist(actor, value)
+        if action_id == "consent.dismiss":
+            return await self.consent.dismiss(actor, value)
+        if action_id == "consent.option":
+            return await self.consent.choose_option(actor, value)
+        if action_id in {"consent.open_link", "health.relink"}:
+            return None  # link buttons: the browser does the work
         log.info("unknown action %s", action_id)
         return simple("That button is no longer active.")
 
@@ -75,6 +96,10 @@ class Bot:
             is_admin=admin,
             counts=counts,
         )
+
+    async def attachment(self, actor: Actor, reference: str) -> Message | None:
+        """A file the person shared with the bot (a screenshot of an error page)."""
+        return await self.consent.on_attachment(actor, reference)
 
     async def own_status(self, actor: Actor) -> Message:
         user = await self.store.upsert_user(actor.user, actor.profile, actor.address)

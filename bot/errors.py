@@ -64,3 +64,10 @@ class ChatNotInstalled(ChatError):
 
 class ChatNotFound(ChatError):
     """The user, channel or message does not exist: do not retry."""
+
+
+class ChatScopeUnsupported(ChatNotFound):
+    """The platform can't list that set of people (e.g. a whole Teams tenant).
+
+    Its message is written for the user: it says where to ask instead.
+    """

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Literal
 
@@ -47,6 +47,8 @@ class HealthService:
         self._base = public_base_url.rstrip("/")
         self._interval = interval
         self._wake = wake_outbox or (lambda: None)
+        # Set by the composition root: a revoked grant may be a tenant policy change.
+        self.on_revoked: Callable[[ConnectionCheck], Awaitable[None]] | None = None
 
     async def run_once(self, limit: int = 200) -> int:
         """Check every connection not checked within the interval. Returns how many."""
@@ -155,6 +157,8 @@ class HealthService:
         if changed:
             log.info("connection %s is now %s", conn.id, state)
             self._wake()
+            if state == "revoked" and self.on_revoked is not None:
+                await self.on_revoked(check)
 
 
 def _revoked_card(provider: str, account: str) -> Message:

@@ -12,7 +12,9 @@ from bot.records import (
     ClaimedMessage,
     ConnectionCheck,
     ConnectionRecord,
+    IncidentRecord,
     LinkRecord,
+    NewReport,
     OutboxItem,
     SyncFacts,
     UserRecord,
@@ -267,9 +269,147 @@ class Store(Protocol):
 
     async def mark_check_due(self, connection_id: int) -> None: ...
 
+    # consent incidents
+    async def record_report(
+        self, report: NewReport, *, group: tuple[str, str, str, str] | None
+    ) -> tuple[int | None, bool]: ...
+
+    async def get_incident(self, incident_id: int) -> IncidentRecord | None: ...
+
+    async def set_incident_state(
+        self, incident_id: int, state: str, *, by: str | None = None, expect: str | None = None
+    ) -> bool: ...
+
+    async def live_incidents_for_user(self, user_id: int) -> list[int]: ...
+
+    async def open_incident_count(self) -> int: ...
+
+    async def workspace_admins(self, platform: str, workspace_id: str) -> list[UserRecord]: ...
+
+    async def users_by_ids_or_emails(
+        self, platform: str, workspace_id: str, keys: frozenset[str]
+    ) -> list[UserRecord]: ...
+
+    async def workspace_settings(self, platform: str, workspace_id: str) -> dict[str, Any]: ...
+
+    async def update_workspace_settings(
+        self, platform: str, workspace_id: str, patch: dict[str, Any]
+    ) -> None: ...
+
+    async def anyone_connected_in_domain(
+        self, platform: str, workspace_id: str, domain: str
+    ) -> bool: ...
+
+    async def claim_stalled_links(
+        self, now: datetime, clicked_before: datetime, limit: int = 100
+    ) -> list[LinkRecord]: ...
+
+    async def awaiting_answer(self, user_id: int, since: datetime) -> int | None: ...
+
     async def set_channel(self, connection_id: int, channel_id: str, key_hash: str) -> None: ...
 
     async def connection_for_channel(self, key_hash: str) -> ConnectionCheck | None: ...
 
     # inbound dedup
     async def first_time(self, platform: str, event_id: str, now: datetime) -> bool: ...
+
+
+# --- consent knowledge (implemented by integrations/entra) -------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What could be read from text a user pasted from Microsoft's error page."""
+
+    codes: tuple[str, ...] = ()
+    primary_code: str | None = None
+    request_id: str | None = None
+    correlation_id: str | None = None
+    timestamp: datetime | None = None
+    message: str | None = None
+
+    @property
+    def found_anything(self) -> bool:
+        return bool(self.codes or self.correlation_id or self.request_id or self.message)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    failure_class: str
+    title: str
+    who_acts: str  # "user" | "tenant_admin" | "nobody"
+    consent_problem: bool
+    confidence: str  # "high" | "medium" | "low"
+    evidence: tuple[str, ...] = ()
+    code: str | None = None
+    ambiguous: bool = False
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """The admin's instructions for one failure class, in calbot's own words."""
+
+    title: str
+    diagnosis: str
+    cause: str
+    steps: tuple[tuple[str, str | None], ...]
+    verify: tuple[str, ...]
+    mistakes: tuple[str, ...]
+    options: tuple[tuple[str, str, str], ...]  # (letter, title, summary)
+    if_still_failing: tuple[str, ...]
+    tell_user: str
+    admin_consent_url: str
+
+
+@dataclass(frozen=True)
+class FailedAttempt:
+    user_email: str
+    at: datetime | None = None
+    code: str | None = None
+    correlation_id: str | None = None
+    request_id: str | None = None
+
+
+class ConsentAdvisor(Protocol):
+    def parse(self, text: str) -> Evidence: ...
+
+    def diagnose(
+        self,
+        *,
+        text: str | None = None,
+        oauth_error: str | None = None,
+        error_description: str | None = None,
+        answer: str | None = None,
+        stalled: bool = False,
+    ) -> Diagnosis: ...
+
+    def remedy(
+        self, failure_class: str, *, tenant: str | None, users: tuple[str, ...]
+    ) -> Remedy: ...
+
+    def admin_consent_url(self, tenant: str | None) -> str: ...
+
+    def consent_options(self) -> tuple[tuple[str, str, str], ...]: ...
+
+    def support_checklist(
+        self,
+        *,
+        tenant_domain: str | None,
+        tenant_id: str | None,
+        attempts: list[FailedAttempt],
+        anyone_connected: bool | None,
+        timezone: str | None,
+        failure_class: str | None,
+        consent_option: str | None,
+    ) -> str: ...
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant: str
+    domain: str
+    resolved: bool
+
+
+class TenantDirectory(Protocol):
+    async def lookup(self, domain_or_email: str) -> Tenant: ...

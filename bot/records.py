@@ -137,3 +137,65 @@ class ConnectionCheck:
     access_token: str
     refresh_token: str
     channel_id: str | None
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    user: UserRecord
+    kind: str
+    failure_class: str
+    confidence: str
+    created_at: datetime
+    generation: int
+    code: str | None = None
+    correlation_id: str | None = None
+    request_id: str | None = None
+    occurred_at: datetime | None = None
+    attachment: str | None = None
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    id: int
+    platform: str
+    workspace_id: str
+    tenant: str
+    tenant_domain: str
+    failure_class: str
+    state: str
+    version: int
+    generation: int
+    created_at: datetime
+    fixed_at: datetime | None
+    fixed_by: str | None
+    reports: tuple[ReportRecord, ...]
+    connected_user_ids: frozenset[int]
+
+    @property
+    def affected(self) -> list[UserRecord]:
+        seen: dict[int, UserRecord] = {}
+        for report in self.reports:
+            seen.setdefault(report.user.id, report.user)
+        return list(seen.values())
+
+    @property
+    def current_reports(self) -> list[ReportRecord]:
+        """Evidence of this generation only: after a fix, old sign-in records are stale."""
+        return [r for r in self.reports if r.generation == self.generation]
+
+
+@dataclass(frozen=True)
+class NewReport:
+    """A consent signal to record."""
+
+    user_id: int
+    kind: str
+    failure_class: str
+    confidence: str
+    link_id: int | None = None
+    code: str | None = None
+    correlation_id: str | None = None
+    request_id: str | None = None
+    occurred_at: datetime | None = None
+    detail: str | None = None
+    attachment: str | None = None

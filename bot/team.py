@@ -236,8 +236,10 @@ def _label(team: TeamRef) -> str:
 
 
 def _roster_problem(exc: ChatError) -> str:
-    from bot.errors import ChatNotFound, ChatNotInstalled
+    from bot.errors import ChatNotFound, ChatNotInstalled, ChatScopeUnsupported
 
+    if isinstance(exc, ChatScopeUnsupported):
+        return str(exc)
     if isinstance(exc, ChatNotInstalled):
         return "I'm not a member there. Invite me to it and ask again."
     if isinstance(exc, ChatNotFound):

@@ -17,14 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import SystemClock
 from bot.connect import ConnectFlow
+from bot.consent import ConsentService
 from bot.dispatch import Bot
 from bot.health import HealthService, open_channel_after_connect
 from bot.jobs import JobRegistry
 from bot.outbox import OutboxWorker
 from bot.ports import ChatPort, Clock
+from bot.records import ConnectionCheck
 from bot.settings import Settings
 from bot.team import TeamService
 from integrations.cronofy.client import CronofyClient
+from integrations.entra.advisor import EntraAdvisor, TenantLookup
+from integrations.entra.tenants import FakeTenantDirectory, OpenIdTenantDirectory
 from integrations.web.app import create_web_app
 from storage.crypto import StateSigner, TokenCipher, generate_key
 from storage.db import make_engine, make_sessionmaker
@@ -108,11 +112,12 @@ async def build_runtime(
     *,
     clock: Clock | None = None,
     chats: dict[str, ChatPort] | None = None,
+    tenant_directory: Any = None,
 ) -> Runtime:
     clock = clock or SystemClock()
     engine = make_engine(settings.DATABASE_URL)
     keys = encryption_keys(settings)
-    store = SqlStore(make_sessionmaker(engine), TokenCipher(keys))
+    store = SqlStore(make_sessionmaker(engine), TokenCipher(keys), clock)
     calendar, sandbox = await build_calendar(settings)
     chat_ports: dict[str, ChatPort] = dict(chats or {})
     workers: list[OutboxWorker] = []
@@ -140,7 +145,19 @@ async def build_runtime(
         stalled_after=timedelta(minutes=settings.CALBOT_STALLED_CONNECT_MINUTES),
         wake_outbox=wake,
     )
-    bot = Bot(store=store, connect=connect, team=team)
+    consent = ConsentService(
+        store=store,
+        chats=chat_ports,
+        clock=clock,
+        advisor=EntraAdvisor(),
+        tenants=TenantLookup(tenant_directory or _tenant_directory(settings)),
+        connect=connect,
+        is_admin=team.is_admin,
+        admins=settings.admin_ids,
+        stalled_after=timedelta(minutes=settings.CALBOT_STALLED_CONNECT_MINUTES),
+        wake_outbox=wake,
+    )
+    bot = Bot(store=store, connect=connect, team=team, consent=consent)
     health = HealthService(
         store=store,
         calendar=calendar,
@@ -152,8 +169,14 @@ async def build_runtime(
 
     async def after_connect(user_id: int) -> None:
         await open_channel_after_connect(health, store, user_id)
+        await consent.on_connected(user_id)
+
+    async def on_revoked(check: ConnectionCheck) -> None:
+        await consent.on_invalid_grant(check.user)
 
     connect.after_connect = after_connect
+    connect.after_denied = consent.on_oauth_error
+    health.on_revoked = on_revoked
 
     async def ready_check() -> str | None:
         from storage.migrate import current_revision
@@ -177,6 +200,12 @@ async def build_runtime(
         settings.CALBOT_OUTBOX_INTERVAL_SECONDS,
     )
     jobs.add(
+        "stalled",
+        "ask people whose connect link was opened but never finished what Microsoft showed",
+        consent.run_stalled,
+        60,
+    )
+    jobs.add(
         "health",
         "refresh tokens and check every calendar connection",
         health.run_once,
@@ -198,7 +227,22 @@ async def build_runtime(
         jobs=jobs,
     )
     _mount_chat_adapters(runtime)
+    # /metrics: database gauges (computed when scraped) and Cronofy call timings.
+    from integrations.ops.metrics import instrument_runtime
+
+    instrument_runtime(runtime)
     return runtime
+
+
+DEMO_TENANTS = {"contoso.com": "8f3e0a6c-4c1b-4d8e-9a51-2f6f0c1b7d42"}
+
+
+def _tenant_directory(settings: Settings) -> Any:
+    """Microsoft's public discovery document in production; a fixed map with the sandbox,
+    so the demo and the tests never leave the machine."""
+    if settings.uses_cronofy_sandbox:
+        return FakeTenantDirectory(DEMO_TENANTS)
+    return OpenIdTenantDirectory()
 
 
 def _mount_chat_adapters(runtime: Runtime) -> None:

@@ -119,6 +119,8 @@ class ConnectLink(Base):
     # The outbox key of the DM that carries this link, so it can be edited in place.
     message_key: Mapped[str | None] = mapped_column(String(255))
     purpose: Mapped[str] = mapped_column(String(32), default="connect")
+    # When the "what did Microsoft show?" follow-up went out for a stalled click.
+    stalled_at: Mapped[datetime | None]
 
 
 class ProcessedEvent(Base):
@@ -160,3 +162,53 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class ConsentIncident(Base):
+    """People of one tenant blocked for one reason: one alert, however many people."""
+
+    __tablename__ = "consent_incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    tenant: Mapped[str] = mapped_column(String(255))
+    tenant_domain: Mapped[str] = mapped_column(String(255), default="")
+    failure_class: Mapped[str] = mapped_column(String(64))
+    # open | fixed (admin says fixed, waiting for people to retry) | resolved | dismissed
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    # Set while open or fixed, NULL once closed: at most one live incident per tenant/class.
+    live_key: Mapped[str | None] = mapped_column(String(400), unique=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped when a failure arrives after "I've fixed it": evidence starts afresh.
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    fixed_at: Mapped[datetime | None]
+    fixed_by: Mapped[str | None] = mapped_column(String(255))
+    closed_at: Mapped[datetime | None]
+
+
+class ConsentReport(Base):
+    """One signal: a callback error, a stalled link, an answer, pasted text, invalid_grant."""
+
+    __tablename__ = "consent_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consent_incidents.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_users.id", ondelete="CASCADE"), index=True
+    )
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("connect_links.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(32))
+    failure_class: Mapped[str] = mapped_column(String(64))
+    confidence: Mapped[str] = mapped_column(String(16), default="low")
+    code: Mapped[str | None] = mapped_column(String(32))
+    correlation_id: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime | None]
+    detail: Mapped[str | None] = mapped_column(Text)
+    attachment: Mapped[str | None] = mapped_column(Text)
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(index=True)

@@ -12,13 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.identity import ChatProfile, Recipient, UserRef
-from bot.ports import NewConnection, TokenSet
+from bot.ports import Clock, NewConnection, TokenSet
 from bot.records import (
     ClaimedMessage,
     ConnectionCheck,
     ConnectionRecord,
+    IncidentRecord,
     LinkRecord,
+    NewReport,
     OutboxItem,
+    ReportRecord,
     SyncFacts,
     UserRecord,
 )
@@ -95,9 +98,19 @@ def _recipient(raw: dict[str, Any] | None) -> Recipient | None:
 
 
 class SqlStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], cipher: TokenCipher) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        cipher: TokenCipher,
+        clock: Clock | None = None,
+    ) -> None:
         self._sessions = sessions
         self._cipher = cipher
+        # The same clock as the core, so "due now" means the same thing on both sides.
+        self._clock = clock
+
+    def _now(self) -> datetime:
+        return self._clock.now() if self._clock is not None else _utcnow()
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncSession]:
@@ -116,7 +129,7 @@ class SqlStore:
                 external_id=external_id,
                 name="",
                 settings={},
-                created_at=_utcnow(),
+                created_at=self._now(),
             )
             s.add(ws)
             await s.flush()
@@ -145,7 +158,7 @@ class SqlStore:
             row = await s.scalar(
                 select(m.ChatUser).filter_by(workspace_id=ws.id, platform_user_id=user.user_id)
             )
-            now = _utcnow()
+            now = self._now()
             if row is None:
                 row = m.ChatUser(
                     workspace_id=ws.id,
@@ -220,7 +233,7 @@ class SqlStore:
             row = m.ConnectLink(
                 token_hash=token_hash,
                 user_id=user_id,
-                created_at=_utcnow(),
+                created_at=self._now(),
                 expires_at=expires_at,
                 click_count=0,
                 purpose="connect",
@@ -320,7 +333,7 @@ class SqlStore:
     # --- outbox ----------------------------------------------------------------------
 
     def _add_outbox(self, s: AsyncSession, items: list[OutboxItem]) -> None:
-        now = _utcnow()
+        now = self._now()
         for item in items:
             s.add(
                 m.OutboxMessage(
@@ -399,7 +412,9 @@ class SqlStore:
                             attempts=row.attempts + 1,
                             guard=row.guard,
                             batch=row.batch,
-                            in_doubt=row.attempts > 0 and row.last_error is None,
+                            # Every outcome (sent, retry, dead, skipped) clears the claim,
+                            # so an expired claim means its holder died mid-send.
+                            in_doubt=row.claimed_until is not None,
                         )
                     )
         return claimed
@@ -587,7 +602,7 @@ class SqlStore:
                     )
                 ).all()
             }
-            now = _utcnow()
+            now = self._now()
             for uid, profile, address in members:
                 row = existing.get(uid)
                 if row is None:
@@ -680,7 +695,7 @@ class SqlStore:
                     access_token_enc=self._cipher.encrypt(tokens.access_token),
                     refresh_token_enc=self._cipher.encrypt(tokens.refresh_token),
                     expires_at=tokens.expires_at,
-                    updated_at=_utcnow(),
+                    updated_at=self._now(),
                 )
             )
 
@@ -700,7 +715,9 @@ class SqlStore:
                 .where(
                     m.CalendarConnection.id == connection_id, m.CalendarConnection.state != state
                 )
-                .values(state=state, relink_url=relink_url, last_error=error, updated_at=_utcnow())
+                .values(
+                    state=state, relink_url=relink_url, last_error=error, updated_at=self._now()
+                )
             )
             changed = bool(getattr(result, "rowcount", 0))
             if changed and outbox:
@@ -746,6 +763,301 @@ class SqlStore:
                 refresh_token=self._cipher.decrypt(row.refresh_token_enc),
                 channel_id=row.channel_id,
             )
+
+    # --- consent incidents ------------------------------------------------------------
+
+    async def record_report(
+        self,
+        report: NewReport,
+        *,
+        group: tuple[str, str, str, str] | None,
+    ) -> tuple[int | None, bool]:
+        """Store a signal; with `group` = (platform, workspace, tenant, domain), attach it to
+        the live incident for that tenant and class (created if needed).
+
+        Returns (incident id, whether this is a failure after an admin said it was fixed).
+        """
+        for attempt in range(2):
+            try:
+                return await self._record_report(report, group)
+            except IntegrityError:
+                if attempt:  # a concurrent signal created the incident: join it
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _record_report(
+        self, report: NewReport, group: tuple[str, str, str, str] | None
+    ) -> tuple[int | None, bool]:
+        now = self._now()
+        async with self._tx() as s:
+            incident: m.ConsentIncident | None = None
+            after_fix = False
+            if group is not None:
+                platform, workspace_id, tenant, domain = group
+                ws = await self._workspace(s, platform, workspace_id)
+                live_key = f"{ws.id}:{tenant}:{report.failure_class}"
+                incident = await s.scalar(
+                    select(m.ConsentIncident).filter_by(live_key=live_key).with_for_update()
+                )
+                if incident is None:
+                    incident = m.ConsentIncident(
+                        workspace_id=ws.id,
+                        tenant=tenant,
+                        tenant_domain=domain,
+                        failure_class=report.failure_class,
+                        state="open",
+                        live_key=live_key,
+                        version=1,
+                        generation=1,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    s.add(incident)
+                    await s.flush()
+                else:
+                    if incident.state == "fixed":
+                        after_fix = True
+                        incident.state = "open"
+                        incident.generation += 1
+                    incident.version += 1
+                    incident.updated_at = now
+            s.add(
+                m.ConsentReport(
+                    incident_id=incident.id if incident else None,
+                    user_id=report.user_id,
+                    link_id=report.link_id,
+                    kind=report.kind,
+                    failure_class=report.failure_class,
+                    confidence=report.confidence,
+                    code=report.code,
+                    correlation_id=report.correlation_id,
+                    request_id=report.request_id,
+                    occurred_at=report.occurred_at,
+                    detail=(report.detail or "")[:4000] or None,
+                    attachment=report.attachment,
+                    generation=incident.generation if incident else 1,
+                    created_at=now,
+                )
+            )
+            await s.flush()
+            return (incident.id if incident else None), after_fix
+
+    async def get_incident(self, incident_id: int) -> IncidentRecord | None:
+        async with self._tx() as s:
+            incident = await s.get(m.ConsentIncident, incident_id)
+            if incident is None:
+                return None
+            ws = await s.get(m.Workspace, incident.workspace_id)
+            assert ws is not None
+            rows = (
+                await s.execute(
+                    select(m.ConsentReport, m.ChatUser)
+                    .join(m.ChatUser, m.ChatUser.id == m.ConsentReport.user_id)
+                    .where(m.ConsentReport.incident_id == incident_id)
+                    .order_by(m.ConsentReport.created_at, m.ConsentReport.id)
+                )
+            ).all()
+            user_ids = {user.id for _, user in rows}
+            connected = (
+                set(
+                    (
+                        await s.scalars(
+                            select(m.CalendarConnection.user_id).where(
+                                m.CalendarConnection.user_id.in_(user_ids),
+                                m.CalendarConnection.state == "connected",
+                            )
+                        )
+                    ).all()
+                )
+                if user_ids
+                else set()
+            )
+            reports = tuple(
+                ReportRecord(
+                    user=_user_record(user),
+                    kind=r.kind,
+                    failure_class=r.failure_class,
+                    confidence=r.confidence,
+                    created_at=r.created_at,
+                    generation=r.generation,
+                    code=r.code,
+                    correlation_id=r.correlation_id,
+                    request_id=r.request_id,
+                    occurred_at=r.occurred_at,
+                    attachment=r.attachment,
+                )
+                for r, user in rows
+            )
+            return IncidentRecord(
+                id=incident.id,
+                platform=ws.platform,
+                workspace_id=ws.external_id,
+                tenant=incident.tenant,
+                tenant_domain=incident.tenant_domain,
+                failure_class=incident.failure_class,
+                state=incident.state,
+                version=incident.version,
+                generation=incident.generation,
+                created_at=incident.created_at,
+                fixed_at=incident.fixed_at,
+                fixed_by=incident.fixed_by,
+                reports=reports,
+                connected_user_ids=frozenset(connected),
+            )
+
+    async def set_incident_state(
+        self, incident_id: int, state: str, *, by: str | None = None, expect: str | None = None
+    ) -> bool:
+        """Move an incident on; `expect` makes it a compare-and-set (double clicks)."""
+        now = self._now()
+        values: dict[str, Any] = {
+            "state": state,
+            "updated_at": now,
+            "version": m.ConsentIncident.version + 1,
+        }
+        if state == "fixed":
+            values.update(fixed_at=now, fixed_by=by)
+        if state in {"resolved", "dismissed"}:
+            values.update(live_key=None, closed_at=now)
+        async with self._tx() as s:
+            query = update(m.ConsentIncident).where(m.ConsentIncident.id == incident_id)
+            if expect is not None:
+                query = query.where(m.ConsentIncident.state == expect)
+            result = await s.execute(query.values(**values))
+            return bool(getattr(result, "rowcount", 0))
+
+    async def live_incidents_for_user(self, user_id: int) -> list[int]:
+        async with self._tx() as s:
+            rows = await s.scalars(
+                select(m.ConsentIncident.id)
+                .join(m.ConsentReport, m.ConsentReport.incident_id == m.ConsentIncident.id)
+                .where(
+                    m.ConsentReport.user_id == user_id,
+                    m.ConsentIncident.state.in_(["open", "fixed"]),
+                )
+                .distinct()
+            )
+            return list(rows.all())
+
+    async def open_incident_count(self) -> int:
+        async with self._tx() as s:
+            return int(
+                await s.scalar(
+                    select(func.count()).where(m.ConsentIncident.state.in_(["open", "fixed"]))
+                )
+                or 0
+            )
+
+    async def workspace_admins(self, platform: str, workspace_id: str) -> list[UserRecord]:
+        async with self._tx() as s:
+            rows = await s.scalars(
+                select(m.ChatUser)
+                .join(m.Workspace)
+                .where(
+                    m.Workspace.platform == platform,
+                    m.Workspace.external_id == workspace_id,
+                    m.ChatUser.is_admin.is_(True),
+                )
+                .order_by(m.ChatUser.id)
+            )
+            return [_user_record(row) for row in rows.all()]
+
+    async def users_by_ids_or_emails(
+        self, platform: str, workspace_id: str, keys: frozenset[str]
+    ) -> list[UserRecord]:
+        if not keys:
+            return []
+        async with self._tx() as s:
+            rows = await s.scalars(
+                select(m.ChatUser)
+                .join(m.Workspace)
+                .where(
+                    m.Workspace.platform == platform,
+                    m.Workspace.external_id == workspace_id,
+                    or_(
+                        func.lower(m.ChatUser.platform_user_id).in_(keys),
+                        func.lower(m.ChatUser.email).in_(keys),
+                    ),
+                )
+            )
+            return [_user_record(row) for row in rows.all()]
+
+    async def workspace_settings(self, platform: str, workspace_id: str) -> dict[str, Any]:
+        async with self._tx() as s:
+            ws = await self._workspace(s, platform, workspace_id)
+            return dict(ws.settings or {})
+
+    async def update_workspace_settings(
+        self, platform: str, workspace_id: str, patch: dict[str, Any]
+    ) -> None:
+        async with self._tx() as s:
+            ws = await self._workspace(s, platform, workspace_id)
+            ws.settings = {**(ws.settings or {}), **patch}
+
+    async def anyone_connected_in_domain(
+        self, platform: str, workspace_id: str, domain: str
+    ) -> bool:
+        async with self._tx() as s:
+            count = await s.scalar(
+                select(func.count())
+                .select_from(m.CalendarConnection)
+                .join(m.ChatUser, m.ChatUser.id == m.CalendarConnection.user_id)
+                .join(m.Workspace, m.Workspace.id == m.ChatUser.workspace_id)
+                .where(
+                    m.Workspace.platform == platform,
+                    m.Workspace.external_id == workspace_id,
+                    m.CalendarConnection.state == "connected",
+                    func.lower(m.ChatUser.email).like(f"%@{domain.lower()}"),
+                )
+            )
+            return bool(count)
+
+    async def claim_stalled_links(
+        self, now: datetime, clicked_before: datetime, limit: int = 100
+    ) -> list[LinkRecord]:
+        """Links opened but never finished: each is claimed once for the follow-up."""
+        claimed: list[LinkRecord] = []
+        async with self._tx() as s:
+            rows = (
+                await s.scalars(
+                    select(m.ConnectLink)
+                    .where(
+                        m.ConnectLink.clicked_at.is_not(None),
+                        m.ConnectLink.clicked_at < clicked_before,
+                        m.ConnectLink.completed_at.is_(None),
+                        m.ConnectLink.failed_at.is_(None),
+                        m.ConnectLink.stalled_at.is_(None),
+                    )
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                result = await s.execute(
+                    update(m.ConnectLink)
+                    .where(m.ConnectLink.id == row.id, m.ConnectLink.stalled_at.is_(None))
+                    .values(stalled_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(result, "rowcount", 0):
+                    claimed.append(_link_record(row))
+        return claimed
+
+    async def awaiting_answer(self, user_id: int, since: datetime) -> int | None:
+        """The link of a recent connect that was opened but never finished, if any: what the
+        person pastes next is likely Microsoft's error page."""
+        async with self._tx() as s:
+            link_id = await s.scalar(
+                select(m.ConnectLink.id)
+                .where(
+                    m.ConnectLink.user_id == user_id,
+                    m.ConnectLink.clicked_at >= since,
+                    m.ConnectLink.completed_at.is_(None),
+                )
+                .order_by(m.ConnectLink.clicked_at.desc())
+                .limit(1)
+            )
+            return int(link_id) if link_id is not None else None
 
     # --- inbound dedup ---------------------------------------------------------------
 

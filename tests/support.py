@@ -119,14 +119,20 @@ class RunningCalbot:
 
 @asynccontextmanager
 async def running_calbot(
-    db_url: str, *, chats: dict[str, Any] | None = None, **overrides: Any
+    db_url: str,
+    *,
+    chats: dict[str, Any] | None = None,
+    clock: Any = None,
+    **overrides: Any,
 ) -> AsyncIterator[RunningCalbot]:
     """calbot's whole HTTP app on a real port, with the sandbox and a console chat."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = make_settings(db_url, PUBLIC_BASE_URL=url, PORT=port, **overrides)
     console = ConsoleChat()
-    runtime = await build_runtime(settings, chats={"console": console, **(chats or {})})
+    runtime = await build_runtime(
+        settings, chats={"console": console, **(chats or {})}, clock=clock
+    )
     runner = web.AppRunner(runtime.web, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

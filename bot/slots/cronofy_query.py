@@ -216,25 +216,33 @@ def parse_availability_response(
     if not isinstance(items, list):
         raise AvailabilityResponseError("available_slots is not a list")
     unknown: dict[str, None] = {}
+    # Cronofy repeats the same participant lists slot after slot: map each list once.
+    mapped: dict[tuple[Any, ...], tuple[str, ...]] = {}
     slots: list[Slot] = []
     for index, item in enumerate(items):
         where = f"available_slots[{index}]"
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict | Mapping):
             raise AvailabilityResponseError(f"{where}: not an object")
         start = _parse_time(item.get("start"), f"{where}.start")
         end = _parse_time(item.get("end"), f"{where}.end")
         if end <= start:
             raise AvailabilityResponseError(f"{where}: ends before it starts")
-        keys: list[str] = []
-        for participant in item.get("participants") or ():
-            sub = participant.get("sub") if isinstance(participant, Mapping) else None
-            if not isinstance(sub, str):
-                raise AvailabilityResponseError(f"{where}.participants: missing sub")
-            if sub in by_sub:
-                keys.append(by_sub[sub])
-            else:
-                unknown[sub] = None
-        slots.append(Slot(start, end, tuple(keys)))
+        try:
+            sub_list = tuple(participant["sub"] for participant in item.get("participants") or ())
+        except (TypeError, KeyError, IndexError) as exc:
+            raise AvailabilityResponseError(f"{where}.participants: missing sub") from exc
+        keys = mapped.get(sub_list)
+        if keys is None:
+            found: list[str] = []
+            for sub in sub_list:
+                if not isinstance(sub, str):
+                    raise AvailabilityResponseError(f"{where}.participants: missing sub")
+                if sub in by_sub:
+                    found.append(by_sub[sub])
+                else:
+                    unknown[sub] = None
+            keys = mapped[sub_list] = tuple(found)
+        slots.append(Slot(start, end, keys))
     statuses: dict[str, str] = {}
     for status in body.get("member_statuses") or ():
         if isinstance(status, Mapping) and status.get("sub") in by_sub:

@@ -197,10 +197,8 @@ class Interviewer:
             problems.append(("interviewers", "an interviewer needs a non-empty key"))
         if not is_valid_zone(self.tz):
             problems.append(("tz", f"unknown time zone {self.tz!r} for {self.key}"))
-        country = self.country.upper() if self.country else None
-        subdivision = self.subdivision.upper() if self.subdivision else None
-        if self.country is not None and self.country.strip() == "":
-            country = None
+        country = self.country.strip().upper() or None if self.country else None
+        subdivision = self.subdivision.strip().upper() or None if self.subdivision else None
         if country is not None:
             subdivisions = _supported_subdivisions(country)
             if subdivisions is None:

@@ -76,8 +76,9 @@ def resolve_wall_time(naive: datetime, zone: ZoneInfo, *, edge: str = "start") -
 
     - ordinary time: its one instant;
     - skipped time (spring forward): the transition instant, i.e. the first instant whose
-      wall time is at or after the requested one (hours "from 02:30" on US DST start begin
-      at 03:00 EDT; hours "until 02:30" end at 01:59:59 EST + 1 s, the same instant);
+      wall time is at or after the requested one (on US DST start, hours "from 02:30"
+      begin at 03:00 EDT and hours "until 02:30" end at that same instant, the last
+      moment of 01:59 EST);
     - repeated time (fall back): the earlier instant for a ``start`` edge and the later one
       for an ``end`` edge, so the window is never narrower than the wall-clock reading.
       (Slots touching the repeated hour are dropped by the DST rule anyway.)

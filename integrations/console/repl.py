@@ -6,10 +6,12 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
+import httpx
+
 from bot.messages import Button, Message
 from integrations.console.chat import ConsoleChat, Dm, demo_chat
 from integrations.console.render import render
-from integrations.console.session import ConsoleSession
+from integrations.console.session import ConsoleSession, grant_admin_consent
 
 BANNER = """\
 calbot console — you are chatting as {user}.
@@ -69,6 +71,9 @@ class Repl:
             for dm in self.session.inbox():
                 self.write(f"#{dm.id}\n{render(dm.message)}\n")
             return
+        if line.startswith("sandbox "):
+            await self.sandbox_command(line.split()[1:])
+            return
         if line.isdigit():
             await self.press(int(line))
             return
@@ -92,6 +97,13 @@ class Repl:
         if self.sandbox_url is None:
             self.write(f"Open this link in your browser:\n  {button.url}")
             return
+        if "/adminconsent" in button.url:
+            tenant = await grant_admin_consent(self.sandbox_url, button.url)
+            self.write(f"Browser (sandbox): admin consent granted for {tenant}.")
+            return
+        if "/connect/" not in button.url:
+            self.write(f"Open this link in your browser:\n  {button.url}")
+            return
         self.write(
             "This opens the sign-in page (the built-in Cronofy sandbox stands in for Microsoft).\n"
             "  [a] accept   [c] cancel   [p] print the link to open it in a browser"
@@ -106,6 +118,29 @@ class Repl:
             decision="cancel" if choice == "c" else "approve",
         )
         self.write(f"Browser: {visit.title} (HTTP {visit.status})")
+        if visit.text:
+            self.write(f"The page says:\n{visit.text}\n(Paste any of it here to tell calbot.)")
+
+    async def sandbox_command(self, words: list[str]) -> None:
+        """`sandbox block contoso.com [need_admin_approval|app_blocked|not_assigned]`."""
+        if self.sandbox_url is None or len(words) < 2 or words[0] not in {"block", "allow"}:
+            self.write("Usage: sandbox block DOMAIN [need_admin_approval|app_blocked|not_assigned]")
+            self.write("       sandbox allow DOMAIN")
+            return
+        outcome = (
+            "approve"
+            if words[0] == "allow"
+            else (words[2] if len(words) > 2 else "need_admin_approval")
+        )
+        async with httpx.AsyncClient(timeout=30) as http:
+            answer = await http.post(
+                f"{self.sandbox_url}/_sandbox/outcomes",
+                json={"match": words[1], "outcome": outcome},
+            )
+        if answer.status_code >= 400:
+            self.write(f"The sandbox refused: {answer.text[:200]}")
+            return
+        self.write(f"Sandbox: sign-ins from {words[1]} now get “{outcome}”.")
 
     def _reply(self, message: Message) -> None:
         first = len(self.session.buttons()) + 1

@@ -22,6 +22,8 @@ class BrowserVisit:
     status: int
     title: str
     url: str
+    # What the page said, when the browser stayed on the identity provider's error page.
+    text: str = ""
 
 
 _TITLE = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
@@ -100,8 +102,22 @@ class ConsoleSession:
             )
             answer.raise_for_status()
             location = answer.json()["location"]
+            if location is None:  # Microsoft showed an error page and the user is stuck there
+                page = answer.json()["page"]
+                return BrowserVisit(page["status"], page["title"], authorize, page.get("text", ""))
             final = await http.get(location, follow_redirects=True)
             return BrowserVisit(final.status_code, _title(final.text), location)
+
+
+async def grant_admin_consent(sandbox_url: str, admin_consent_url: str) -> str:
+    """In the sandbox, following Microsoft's admin-consent link grants it for the tenant."""
+    tenant = admin_consent_url.split("login.microsoftonline.com/", 1)[-1].split("/", 1)[0]
+    async with httpx.AsyncClient(timeout=30) as http:
+        answer = await http.post(
+            f"{sandbox_url}/_sandbox/outcomes", json={"match": tenant, "outcome": "approve"}
+        )
+        answer.raise_for_status()
+    return tenant
 
 
 def _title(page: str) -> str:

@@ -7,18 +7,23 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from tenacity import RetryCallState, RetryError
 
 from bot.errors import CalendarError, CalendarUnavailable
 from bot.ports import CalendarInfo, CalendarProfile, TokenSet, UserInfo
-from integrations.cronofy import push, retry, urls, wire
+from integrations.cronofy import push, retry, scheduling, urls, wire
+from integrations.cronofy.scheduling import BusyPeriod
 from integrations.cronofy.status import error_for
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# A guard against an answer that pages forever; a real free/busy read is a few pages.
+MAX_PAGES = 50
 
 
 class CronofyClient:
@@ -134,6 +139,77 @@ class CronofyClient:
     async def delete_channel(self, access_token: str, channel_id: str) -> None:
         await self._request("DELETE", f"/v1/channels/{channel_id}", bearer=access_token)
 
+    # --- scheduling (reference §5–§7) -----------------------------------------------
+
+    async def availability(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/availability`` with ``body`` as built by the core; the raw answer.
+
+        Authenticated with the client secret as API key (§5.1): the query names several
+        accounts by ``sub``, which no single user's token speaks for. A read, so retrying
+        it after a 429/5xx or a lost answer is harmless.
+        """
+        path = "/v1/availability"
+        response = await self._request("POST", path, json=body, bearer=self._client_secret)
+        data = self._json(response, path)
+        if not isinstance(data, dict):
+            raise CalendarError(f"unexpected answer shape from {path}")
+        return data
+
+    async def free_busy(
+        self,
+        access_token: str,
+        *,
+        from_: datetime,
+        to: datetime,
+        tzid: str = "Etc/UTC",
+        include_managed: bool = True,
+        calendar_ids: tuple[str, ...] = (),
+    ) -> list[BusyPeriod]:
+        """The account's non-free time overlapping ``[from_, to)``, all pages read.
+
+        ``include_managed`` defaults to True, unlike Cronofy (§6, §7.3): an interview
+        calbot booked elsewhere is a conflict for the booking re-check like any meeting.
+        """
+        params = scheduling.free_busy_params(
+            from_, to, tzid, include_managed=include_managed, calendar_ids=calendar_ids
+        )
+        path = "/v1/free_busy"
+        items: list[Any] = []
+        for _ in range(MAX_PAGES):
+            response = await self._request("GET", path, params=params, bearer=access_token)
+            data = self._json(response, "/v1/free_busy")
+            page, next_page = self._parse("/v1/free_busy", scheduling.free_busy_page, data)
+            items += page
+            if not next_page:
+                return self._parse(
+                    "/v1/free_busy",
+                    lambda d: scheduling.busy_periods(d, tzid, from_, to),
+                    items,
+                )
+            try:
+                path, params = scheduling.same_origin_path(next_page, self.api_url), ()
+            except ValueError:
+                raise CalendarError("free_busy next_page points outside the API") from None
+        raise CalendarError(f"free_busy has more than {MAX_PAGES} pages")
+
+    async def upsert_event(
+        self, access_token: str, calendar_id: str, event: dict[str, Any]
+    ) -> None:
+        """Create or update the event ``event["event_id"]`` in ``calendar_id`` (§7.1).
+
+        Idempotent by construction: Cronofy keys the event on (calendar_id, event_id), so
+        the retries below and a repeat by another instance update instead of duplicating.
+        ``start``/``end`` may be aware datetimes (sent as UTC) or dates (all-day).
+        """
+        body = scheduling.event_body(event)
+        await self._request("POST", _events_path(calendar_id), json=body, bearer=access_token)
+
+    async def delete_event(self, access_token: str, calendar_id: str, event_id: str) -> None:
+        """Delete calbot's event ``event_id`` from ``calendar_id`` (§7.2); 202 either way."""
+        await self._request(
+            "DELETE", _events_path(calendar_id), json={"event_id": event_id}, bearer=access_token
+        )
+
     # --- plumbing -------------------------------------------------------------------
 
     def _credentials(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -171,6 +247,7 @@ class CronofyClient:
         path: str,
         *,
         json: dict[str, Any] | None = None,
+        params: tuple[tuple[str, str], ...] | None = None,
         bearer: str | None = None,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response or raise a neutral CalendarError."""
@@ -185,7 +262,13 @@ class CronofyClient:
             ):
                 with attempt:
                     number = attempt.retry_state.attempt_number
-                    response = await self._http.request(method, url, json=json, headers=headers)
+                    response = await self._http.request(
+                        method,
+                        url,
+                        json=json,
+                        params=params or None,
+                        headers=headers,
+                    )
                     logger.debug(
                         "cronofy %s %s -> %s (attempt %d)",
                         method,
@@ -229,6 +312,10 @@ class CronofyClient:
             wait,
             state.attempt_number,
         )
+
+
+def _events_path(calendar_id: str) -> str:
+    return f"/v1/calendars/{quote(calendar_id, safe='')}/events"
 
 
 def _describe(exc: BaseException | None) -> str:

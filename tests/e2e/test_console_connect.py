@@ -79,7 +79,19 @@ async def test_cancelled_sign_in_is_explained_in_the_same_dm(calbot: RunningCalb
     dm = bob.last_dm()
     assert dm.edits == 1
     assert "didn't finish" in dm.message.text
-    assert [b.label for b in dm.message.buttons()] == ["Get a new link"]
+    assert [b.label for b in dm.message.buttons()] == [
+        "Need admin approval",
+        "Admin consent required",
+        "This app is blocked",
+        "I cancelled",
+        "Something else",
+        "Get a new link",
+    ]
     user = await calbot.runtime.store.find_user(bob.actor().user)
     assert user is not None
     assert await calbot.runtime.store.get_connection(user.id) is None
+
+    # Bob says he cancelled: that's his to retry, no admin is bothered.
+    cancelled = next(b for b in dm.message.buttons() if b.label == "I cancelled")
+    answer = await bob.press(cancelled)
+    assert answer is not None and "Get a new link" in [b.label for b in answer.buttons()]

@@ -4,6 +4,7 @@
 Tests and the demo drive it through ``/_sandbox/*`` or the ``SandboxState`` methods.
 """
 
+from integrations.cronofy.sandbox import consent as consent  # registers the failure pages
 from integrations.cronofy.sandbox.outcomes import OUTCOMES, Page, Redirect, outcome
 from integrations.cronofy.sandbox.server import RunningSandbox, create_sandbox_app, start_sandbox
 from integrations.cronofy.sandbox.state import STATE_KEY, OAuthError, SandboxState

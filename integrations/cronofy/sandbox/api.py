@@ -15,7 +15,7 @@ def base_url(request: web.Request) -> str:
     return str(request.url.origin())
 
 
-def _authenticate(request: web.Request) -> tuple[SandboxUser, Authorization]:
+def authenticate(request: web.Request) -> tuple[SandboxUser, Authorization]:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     found = request.app[STATE_KEY].authenticate(token.strip()) if scheme == "Bearer" else None
@@ -30,22 +30,22 @@ def _unprocessable(field: str, key: str, description: str) -> web.Response:
 
 
 async def userinfo(request: web.Request) -> web.Response:
-    user, auth = _authenticate(request)
+    user, auth = authenticate(request)
     return web.json_response(user.userinfo_json(base_url(request), auth.scope))
 
 
 async def profiles(request: web.Request) -> web.Response:
-    user, _ = _authenticate(request)
+    user, _ = authenticate(request)
     return web.json_response({"profiles": [user.profile_json(base_url(request))]})
 
 
 async def calendars(request: web.Request) -> web.Response:
-    user, _ = _authenticate(request)
+    user, _ = authenticate(request)
     return web.json_response({"sub": user.sub, "calendars": user.calendars_json()})
 
 
 async def create_channel(request: web.Request) -> web.Response:
-    user, _ = _authenticate(request)
+    user, _ = authenticate(request)
     try:
         body: Any = await request.json()
     except ValueError:
@@ -67,13 +67,13 @@ async def create_channel(request: web.Request) -> web.Response:
 
 
 async def list_channels(request: web.Request) -> web.Response:
-    user, _ = _authenticate(request)
+    user, _ = authenticate(request)
     channels = request.app[STATE_KEY].channels(user.sub)
     return web.json_response({"channels": [c.to_json() for c in channels]})
 
 
 async def delete_channel(request: web.Request) -> web.Response:
-    user, _ = _authenticate(request)
+    user, _ = authenticate(request)
     if not request.app[STATE_KEY].delete_channel(user.sub, request.match_info["channel_id"]):
         raise web.HTTPNotFound()
     return web.Response(status=202)

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from integrations.cronofy.sandbox import outcomes
+from integrations.cronofy.sandbox import outcomes, times
 from integrations.cronofy.sandbox.models import SandboxUser
 from integrations.cronofy.sandbox.state import STATE_KEY, SandboxState
 
@@ -188,8 +188,63 @@ async def approve(request: web.Request) -> web.Response:
     if isinstance(result, outcomes.Redirect):
         return web.json_response({"location": result.location})
     return web.json_response(
-        {"location": None, "page": {"status": result.status, "title": result.title}}
+        {
+            "location": None,
+            "page": {"status": result.status, "title": result.title, "text": result.details},
+        }
     )
+
+
+async def add_events(request: web.Request) -> web.Response:
+    """Seed busy blocks: a JSON array (or ``{"events": [...]}``) of ``{start, end,
+    summary?, status?, calendar_id?}``; times are ISO-8601 with a zone, or dates for
+    all-day events. All or nothing: one bad item adds none."""
+    state = request.app[STATE_KEY]
+    user = _user_or_404(state, request)
+    try:
+        data = await request.json()
+    except ValueError:
+        return _error(400, "body must be JSON")
+    items = data.get("events") if isinstance(data, dict) else data
+    if not isinstance(items, list) or not items:
+        return _error(422, "send a non-empty array of {start, end, summary}")
+    parsed: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            return _error(422, f"events[{index}] must be an object")
+        bounds = [times.instant(item.get(k)) or times.day(item.get(k)) for k in ("start", "end")]
+        if bounds[0] is None or bounds[1] is None:
+            return _error(422, f"events[{index}]: start and end must be ISO times or dates")
+        parsed.append(
+            {
+                "start": bounds[0],
+                "end": bounds[1],
+                "summary": str(item.get("summary") or "Busy"),
+                "status": str(item.get("status") or "busy"),
+                "calendar_id": item.get("calendar_id"),
+            }
+        )
+    added = []
+    before = dict(user.events)
+    try:
+        for fields in parsed:
+            added.append(state.add_busy(user.email, **fields))
+    except ValueError as exc:
+        user.events = before  # all or nothing
+        return _error(422, str(exc))
+    return web.json_response({"events": [e.to_json() for e in added]}, status=201)
+
+
+async def list_events(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    user = _user_or_404(state, request)
+    return web.json_response({"events": [e.to_json() for e in state.events(user.email)]})
+
+
+async def clear_events(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    state.clear_events(_user_or_404(state, request).email)
+    return web.json_response({"events": []})
 
 
 def add_routes(app: web.Application) -> None:
@@ -200,6 +255,9 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/_sandbox/users/{email}/disconnect", disconnect)
     r.add_post("/_sandbox/users/{email}/reconnect", reconnect)
     r.add_post("/_sandbox/users/{email}/expire_tokens", expire_tokens)
+    r.add_post("/_sandbox/users/{email}/events", add_events)
+    r.add_get("/_sandbox/users/{email}/events", list_events)
+    r.add_delete("/_sandbox/users/{email}/events", clear_events)
     r.add_post("/_sandbox/faults", set_faults)
     r.add_get("/_sandbox/faults", get_faults)
     r.add_delete("/_sandbox/faults", clear_faults)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -36,6 +36,68 @@ class SandboxCalendar:
         }
 
 
+def stamp(value: datetime) -> str:
+    """Cronofy's UTC wire form, e.g. ``2026-05-04T09:00:00Z``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# free_busy_status values that make a member unavailable. Cronofy counts tentative
+# meetings as busy for availability; only "free" (transparent) events leave time open.
+BLOCKING_STATUSES = frozenset({"busy", "tentative"})
+
+
+@dataclass
+class SandboxEvent:
+    """One event in a sandbox calendar: seeded (external) or written by the app (managed).
+
+    ``start``/``end`` are aware datetimes; an all-day event keeps its local midnights, so
+    free/busy can answer with dates as Cronofy does.
+    """
+
+    event_id: str
+    calendar_id: str
+    summary: str
+    start: datetime
+    end: datetime
+    created_by_app: bool = False
+    attendees: dict[str, str | None] = field(default_factory=dict)  # email → display_name
+    description: str = ""
+    tzid: str | None = None
+    free_busy_status: str = "busy"
+    all_day: bool = False
+
+    @property
+    def blocking(self) -> bool:
+        return self.free_busy_status in BLOCKING_STATUSES
+
+    def free_busy_json(self) -> dict[str, Any]:
+        if self.all_day:
+            start, end = self.start.date().isoformat(), self.end.date().isoformat()
+        else:
+            start, end = stamp(self.start), stamp(self.end)
+        return {
+            "calendar_id": self.calendar_id,
+            "start": start,
+            "end": end,
+            "free_busy_status": self.free_busy_status,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The control API's view, including what free/busy hides (managed flag, ids)."""
+        return {
+            **self.free_busy_json(),
+            "event_id": self.event_id,
+            "summary": self.summary,
+            "description": self.description,
+            "tzid": self.tzid,
+            "all_day": self.all_day,
+            "created_by_app": self.created_by_app,
+            "attendees": [
+                {"email": email, "display_name": name} for email, name in self.attendees.items()
+            ],
+        }
+
+
 @dataclass
 class SandboxUser:
     email: str
@@ -47,6 +109,22 @@ class SandboxUser:
     connected: bool = True
     initial_sync_required: bool = False
     calendars: list[SandboxCalendar] = field(default_factory=list)
+    # Keyed by (calendar_id, event_id): Cronofy's upsert identity.
+    events: dict[tuple[str, str], SandboxEvent] = field(default_factory=dict)
+
+    def calendar(self, calendar_id: str) -> SandboxCalendar | None:
+        return next((c for c in self.calendars if c.calendar_id == calendar_id), None)
+
+    def primary_calendar(self) -> SandboxCalendar:
+        live = [c for c in self.calendars if not c.deleted]
+        return next((c for c in live if c.primary), live[0] if live else self.calendars[0])
+
+    @property
+    def sync_status(self) -> str:
+        """What ``include_member_statuses`` reports for this account."""
+        if not self.connected:
+            return "disconnected"
+        return "pending" if self.initial_sync_required else "active"
 
     @property
     def provider_name(self) -> str:

@@ -94,6 +94,8 @@ class Page:
     status: int
     title: str
     html: str
+    # The page's text as a person would copy it (title, explanation, "More details").
+    details: str = ""
 
 
 Result = Redirect | Page

@@ -10,7 +10,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from integrations.cronofy.sandbox import api, control, oauth
+from integrations.cronofy.sandbox import api, control, oauth, scheduling_api
 from integrations.cronofy.sandbox.models import RequestRecord
 from integrations.cronofy.sandbox.state import STATE_KEY, SandboxState
 
@@ -64,6 +64,7 @@ def create_sandbox_app(
     app[STATE_KEY] = state
     oauth.add_routes(app)
     api.add_routes(app)
+    scheduling_api.add_routes(app)
     control.add_routes(app)
 
     async def close_state(app: web.Application) -> None:

@@ -9,12 +9,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
+from integrations.cronofy.sandbox import availability, times
+from integrations.cronofy.sandbox.availability_query import Span, parse_query
+from integrations.cronofy.sandbox.event_body import EventInput
 from integrations.cronofy.sandbox.models import (
+    BLOCKING_STATUSES,
     PROVIDERS,
     AccessToken,
     AuthCode,
@@ -23,7 +27,9 @@ from integrations.cronofy.sandbox.models import (
     Delivery,
     RequestRecord,
     SandboxCalendar,
+    SandboxEvent,
     SandboxUser,
+    stamp,
 )
 from integrations.cronofy.sandbox.notify import Notifier
 
@@ -106,6 +112,9 @@ class SandboxState:
         self.forced_outcomes: dict[str, str] = {}
         self.requests: list[RequestRecord] = []
         self.notifications: list[Delivery] = []
+        # Page token → (sub, items) of a free/busy answer still to be read.
+        self._pages: dict[str, tuple[str, list[dict[str, Any]], int, int]] = {}
+        self.free_busy_page_size = 100
 
     def reset(self) -> None:
         self._clear()
@@ -372,6 +381,184 @@ class SandboxState:
             return False
         del self._channels[channel_id]
         return True
+
+    # --- events ---------------------------------------------------------------------
+
+    def add_busy(
+        self,
+        email: str,
+        start: datetime | date,
+        end: datetime | date,
+        summary: str = "Busy",
+        *,
+        calendar_id: str | None = None,
+        status: str = "busy",
+    ) -> SandboxEvent:
+        """Seed an event made outside calbot (an external event) in the user's calendar.
+
+        Dates make an all-day event in the user's zone; ``status`` is its free/busy status
+        (``busy``, ``tentative`` or ``free``).
+        """
+        user = self._require(email)
+        if status not in BLOCKING_STATUSES | {"free"}:
+            raise ValueError("status must be busy, tentative or free")
+        calendar = user.calendar(calendar_id) if calendar_id else user.primary_calendar()
+        if calendar is None:
+            raise ValueError(f"{user.email} has no calendar {calendar_id}")
+        if isinstance(start, datetime) and isinstance(end, datetime):
+            if start.tzinfo is None or end.tzinfo is None:
+                raise ValueError("start and end need a time zone")
+            begin, finish, all_day = start, end, False
+        elif not isinstance(start, datetime) and not isinstance(end, datetime):
+            zone = times.zone(user.zoneinfo) or times.zone("Etc/UTC")
+            assert zone is not None
+            begin, finish = times.local_midnight(start, zone), times.local_midnight(end, zone)
+            all_day = True
+        else:
+            raise ValueError("start and end must both be datetimes or both be dates")
+        if finish <= begin:
+            raise ValueError("end must be after start")
+        event = SandboxEvent(
+            event_id=_id("evt_external_"),
+            calendar_id=calendar.calendar_id,
+            summary=summary,
+            start=begin,
+            end=finish,
+            free_busy_status=status,
+            all_day=all_day,
+        )
+        user.events[(event.calendar_id, event.event_id)] = event
+        return event
+
+    def events(self, email: str, *, include_managed: bool = True) -> list[SandboxEvent]:
+        """The user's events, earliest first."""
+        user = self._require(email)
+        found = [e for e in user.events.values() if include_managed or not e.created_by_app]
+        return sorted(found, key=lambda e: (e.start, e.end, e.event_id))
+
+    def clear_events(self, email: str) -> None:
+        self._require(email).events.clear()
+
+    def upsert_event(self, user: SandboxUser, calendar_id: str, data: EventInput) -> SandboxEvent:
+        """Create or update the app's event ``(calendar_id, event_id)``: never a duplicate."""
+        key = (calendar_id, data.event_id)
+        existing = user.events.get(key)
+        # "invite" adds and "reject" removes, so resending the same body changes nothing.
+        attendees = dict(existing.attendees) if existing else {}
+        attendees.update(data.invite)
+        for email in data.reject:
+            attendees.pop(email, None)
+        event = SandboxEvent(
+            event_id=data.event_id,
+            calendar_id=calendar_id,
+            summary=data.summary,
+            start=data.start,
+            end=data.end,
+            created_by_app=True,
+            attendees=attendees,
+            description=data.description,
+            tzid=data.tzid,
+            free_busy_status="free" if data.transparent else "busy",
+            all_day=data.all_day,
+        )
+        user.events[key] = event
+        return event
+
+    def delete_event(self, user: SandboxUser, calendar_id: str, event_id: str) -> bool:
+        """Delete the app's event; False when there was none (still a 202 to the caller)."""
+        event = user.events.get((calendar_id, event_id))
+        if event is None or not event.created_by_app:
+            return False
+        del user.events[(calendar_id, event_id)]
+        return True
+
+    def blocking_spans(self, user: SandboxUser, calendar_ids: tuple[str, ...] | None) -> list[Span]:
+        """Busy time for availability: managed events count too (a booked interview
+        blocks the next search), events in deleted calendars do not."""
+        live = {c.calendar_id for c in user.calendars if not c.deleted}
+        if calendar_ids is not None:
+            live &= set(calendar_ids)
+        return [
+            (e.start, e.end) for e in user.events.values() if e.blocking and e.calendar_id in live
+        ]
+
+    # --- availability and free/busy -------------------------------------------------
+
+    def check_api_key(self, key: str) -> bool:
+        return secrets.compare_digest(key.encode(), self.client_secret.encode())
+
+    def availability(self, body: Any) -> dict[str, Any]:
+        """Answer a ``POST /v1/availability`` body; raises Unprocessable (422)."""
+        by_sub = {u.sub: u for u in self._users.values()}
+        query = parse_query(body, lambda sub: sub in by_sub)
+        busy: dict[str, list[Span]] = {}
+        for group in query.groups:
+            for member in group.members:
+                # Keyed by sub; a member listed twice with different calendar_ids gets
+                # the union, the conservative reading.
+                busy.setdefault(member.sub, []).extend(
+                    self.blocking_spans(by_sub[member.sub], member.calendar_ids)
+                )
+        found = availability.shape(query, availability.find(query, busy))
+        key = "available_periods" if query.response_format == "periods" else "available_slots"
+        answer: dict[str, Any] = {
+            key: [
+                {
+                    "start": stamp(f.start),
+                    "end": stamp(f.end),
+                    "participants": [{"sub": sub} for sub in f.participants],
+                }
+                for f in found
+            ]
+        }
+        if query.include_member_statuses:
+            answer["member_statuses"] = [
+                {"sub": sub, "sync_status": by_sub[sub].sync_status} for sub in query.subs
+            ]
+        return answer
+
+    def free_busy(
+        self,
+        user: SandboxUser,
+        start: datetime,
+        end: datetime,
+        *,
+        include_managed: bool,
+        calendar_ids: list[str] | None,
+        base_url: str,
+    ) -> dict[str, Any]:
+        """The first page of the user's free/busy in ``[start, end)``; later pages are
+        read with :meth:`free_busy_page`."""
+        wanted = {c.calendar_id for c in user.calendars if not c.deleted}
+        if calendar_ids:
+            wanted &= set(calendar_ids)
+        items = [
+            e.free_busy_json()
+            for e in self.events(user.email, include_managed=include_managed)
+            if e.calendar_id in wanted and e.start < end and e.end > start
+        ]
+        size = max(1, self.free_busy_page_size)
+        total = max(1, -(-len(items) // size))
+        return self._page(user.sub, items, 1, total, size, base_url)
+
+    def free_busy_page(self, sub: str, token: str, base_url: str) -> dict[str, Any] | None:
+        """A later page: only for the account it was made for, and only once."""
+        found = self._pages.get(token)
+        if found is None or found[0] != sub:
+            return None
+        del self._pages[token]
+        _, items, current, total = found
+        return self._page(sub, items, current, total, max(1, self.free_busy_page_size), base_url)
+
+    def _page(
+        self, sub: str, items: list[dict[str, Any]], current: int, total: int, size: int, base: str
+    ) -> dict[str, Any]:
+        pages: dict[str, Any] = {"current": current, "total": total}
+        if current < total:
+            token = secrets.token_urlsafe(16)
+            self._pages[token] = (sub, items[size:], current + 1, total)
+            pages["next_page"] = f"{base}/v1/free_busy/pages/{token}"
+        return {"pages": pages, "free_busy": items[:size]}
 
 
 STATE_KEY = web.AppKey("cronofy_sandbox_state", SandboxState)

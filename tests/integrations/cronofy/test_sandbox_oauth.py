@@ -142,7 +142,7 @@ async def test_registered_outcome_can_show_a_page(sandbox, http):
         )
         assert response.json() == {
             "location": None,
-            "page": {"status": 200, "title": "Need admin approval"},
+            "page": {"status": 200, "title": "Need admin approval", "text": ""},
         }
         # A tenant-wide forced outcome replaces "approve" for everyone in that domain.
         forced = await http.post(
