@@ -17,7 +17,7 @@ from datetime import timedelta
 from bot import consent_cards
 from bot.connect import Actor, ConnectFlow
 from bot.errors import ChatError
-from bot.identity import TEAMS, TeamRef
+from bot.identity import TEAMS, Recipient, TeamRef
 from bot.messages import Message, simple
 from bot.ports import (
     ChatPort,
@@ -51,6 +51,7 @@ class ConsentService:
         connect: ConnectFlow,
         is_admin: Callable[[Actor], bool],
         admins: frozenset[str] = frozenset(),
+        alert_channel: str | None = None,
         stalled_after: timedelta = timedelta(minutes=10),
         wake_outbox: Callable[[], None] | None = None,
     ) -> None:
@@ -62,6 +63,7 @@ class ConsentService:
         self._connect = connect
         self._is_admin = is_admin
         self._admins = admins
+        self._alert_channel = alert_channel
         self._stalled = stalled_after
         self._wake = wake_outbox or (lambda: None)
 
@@ -246,6 +248,9 @@ class ConsentService:
         request = None
         if incident.generation > 1 and incident.state == "open":
             request = " ".join(remedy.if_still_failing) or None
+        if self._alert_channel:
+            # One alert in the admins' channel instead of one DM each.
+            admins = admins[:1]
         keys = [f"alert:{incident.id}:{admin.id}" for admin in admins]
         existing = await self._store.existing_keys(keys)
         items: list[OutboxItem] = []
@@ -258,11 +263,12 @@ class ConsentService:
                 new_record_request=request,
             )
             payload = card.to_json()
+            channel = self._alert_channel
             if key not in existing:
-                items.append(_dm(admin, key, payload))
+                items.append(_dm(admin, key, payload, channel=channel))
             else:
                 digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
-                items.append(_dm(admin, f"{key}:{digest}", payload, edit_of=key))
+                items.append(_dm(admin, f"{key}:{digest}", payload, edit_of=key, channel=channel))
         await self._store.enqueue(items)
         self._wake()
 
@@ -364,11 +370,21 @@ class ConsentService:
         self._wake()
 
 
-def _dm(user: UserRecord, key: str, payload: str, *, edit_of: str | None = None) -> OutboxItem:
+def _dm(
+    user: UserRecord,
+    key: str,
+    payload: str,
+    *,
+    edit_of: str | None = None,
+    channel: str | None = None,
+) -> OutboxItem:
+    recipient = user.recipient
+    if channel:
+        recipient = Recipient(user=user.ref, channel=channel)
     return OutboxItem(
         key=key,
         platform=user.ref.platform,
         payload_json=payload,
-        recipient=user.recipient,
+        recipient=recipient,
         edit_of=edit_of,
     )

@@ -41,6 +41,8 @@ class Recipient:
 
     user: UserRef
     address: dict[str, Any] | None = None
+    # Post in this channel of the user's workspace instead of a DM (consent alerts).
+    channel: str | None = None
 
 
 @dataclass(frozen=True)

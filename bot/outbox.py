@@ -100,6 +100,13 @@ class OutboxWorker:
                 raise _OriginalNotSentYet(item.edit_of)
             # The message to edit never went out: say it in a new message instead.
         assert item.recipient is not None
+        if item.recipient.channel:
+            poster = getattr(chat, "post_to_channel", None)
+            if poster is None:
+                raise ChatNotFound(f"{item.platform} cannot post to channels")
+            sent = await poster(item.recipient.user.workspace_id, item.recipient.channel, message)
+            await self._store.mark_sent(item.id, sent.ref, self._clock.now())
+            return
         keyed = getattr(chat, "send_dm_keyed", None)
         if keyed is not None:
             sent = await keyed(item.recipient, message, item.key, item.in_doubt)

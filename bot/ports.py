@@ -133,6 +133,14 @@ class KeyedSender(Protocol):
     ) -> SentMessage: ...
 
 
+class ChannelPoster(Protocol):
+    """Optional for a ChatPort: post a message in a channel (consent alerts to a channel)."""
+
+    async def post_to_channel(
+        self, workspace_id: str, channel: str, message: Message
+    ) -> SentMessage: ...
+
+
 # --- time -------------------------------------------------------------------------
 
 

@@ -33,7 +33,9 @@ def _sections(title: str, lines: list[str]) -> list[Section]:
     return sections
 
 
-def team_report_pages(status: TeamStatus, team: TeamRef, *, updated: str) -> list[Message]:
+def team_report_pages(
+    status: TeamStatus, team: TeamRef, *, updated: str, consent_option: str | None = None
+) -> list[Message]:
     summary = f"{len(status.connected)} of {status.counted} connected"
     head: list[Block] = [
         Header(text=f"Calendar sync: {status.label}"[:150]),
@@ -76,7 +78,12 @@ def team_report_pages(status: TeamStatus, team: TeamRef, *, updated: str) -> lis
             ),
         )
     footer.append(Actions(buttons=tuple(buttons)))
-    footer.append(Context(text=f"Updated {updated}."))
+    policy = (
+        f" Microsoft consent policy: Option {consent_option}."
+        if consent_option
+        else " No Microsoft consent policy recorded yet: `/calendar admin setup`."
+    )
+    footer.append(Context(text=f"Updated {updated}.{policy}"))
     return _paginate(f"{status.label}: {summary}", head, body, footer)
 
 

@@ -93,7 +93,13 @@ class TeamService:
         )
         now = self._clock.now()
         status = build_team_status(_label(team), members, facts, now, self._stalled)
-        return status_cards.team_report_pages(status, team, updated=cards.fmt_when(now, reader.tz))
+        settings = await self._store.workspace_settings(reader.ref.platform, workspace_id)
+        return status_cards.team_report_pages(
+            status,
+            team,
+            updated=cards.fmt_when(now, reader.tz),
+            consent_option=settings.get("consent_option"),
+        )
 
     async def refresh(self, actor: Actor, value: str) -> Message:
         return await self.report(actor, TeamRef.parse(value))

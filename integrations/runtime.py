@@ -154,6 +154,7 @@ async def build_runtime(
         connect=connect,
         is_admin=team.is_admin,
         admins=settings.admin_ids,
+        alert_channel=settings.CALBOT_ALERT_CHANNEL,
         stalled_after=timedelta(minutes=settings.CALBOT_STALLED_CONNECT_MINUTES),
         wake_outbox=wake,
     )

@@ -85,6 +85,7 @@ def _recipient_json(recipient: Recipient | None) -> dict[str, Any] | None:
         "workspace_id": u.workspace_id,
         "user_id": u.user_id,
         "address": recipient.address,
+        "channel": recipient.channel,
     }
 
 
@@ -94,6 +95,7 @@ def _recipient(raw: dict[str, Any] | None) -> Recipient | None:
     return Recipient(
         user=UserRef(raw["platform"], raw["workspace_id"], raw["user_id"]),
         address=raw.get("address"),
+        channel=raw.get("channel"),
     )
 
 

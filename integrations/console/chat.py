@@ -40,6 +40,15 @@ class ConsoleChat:
             self.on_message(dm, False)
         return SentMessage(CONSOLE, {"id": dm.id})
 
+    async def post_to_channel(
+        self, workspace_id: str, channel: str, message: Message
+    ) -> SentMessage:
+        dm = Dm(id=str(next(self._ids)), user_id=f"#{channel}", message=message)
+        self.dms[dm.id] = dm
+        if self.on_message:
+            self.on_message(dm, False)
+        return SentMessage(CONSOLE, {"id": dm.id})
+
     async def update(self, sent: SentMessage, message: Message) -> None:
         dm = self.dms.get(str(sent.ref.get("id")))
         if dm is None:

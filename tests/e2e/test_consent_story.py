@@ -203,3 +203,38 @@ async def test_a_stalled_click_gets_the_follow_up_question(db_url: str) -> None:
         dm = bob.last_dm()
         assert "What did Microsoft show?" in dm.message.text
         assert dm.edits == 1, "the link DM itself turns into the question"
+
+
+async def test_alerts_go_to_the_alert_channel_when_one_is_set(db_url: str) -> None:
+    async with running_calbot(db_url, CALBOT_ALERT_CHANNEL="calendar-admins") as calbot:
+        _org(calbot)
+        await calbot.session("alice").say("home")
+        calbot.runtime.sandbox.state.force_outcome("@contoso.com", "need_admin_approval")
+        visit = await _try_connect(calbot, "bob")
+        await calbot.session("bob").say(visit.text)
+        await calbot.settle()
+        posted = calbot.console.inbox("#calendar-admins")
+        assert len(posted) == 1 and "blocked in contoso.com" in posted[0].message.text
+        assert _alerts(calbot) == [], "no DMs when the alert goes to the channel"
+
+
+async def test_admin_setup_records_the_consent_option_and_the_report_shows_it(
+    calbot: RunningCalbot,
+) -> None:
+    _org(calbot)
+    calbot.console.channels["interviewers"] = ["alice", "bob"]
+    alice = calbot.session("alice")
+    card = await alice.say("/calendar admin setup")
+    body = _text(card)
+    assert TENANT_GUID in body
+    consent = next(b for b in card.buttons() if b.action_id == "consent.open_link")
+    assert consent.url and TENANT_GUID in consent.url
+    option_b = next(b for b in card.buttons() if b.value == "B")
+    updated = await alice.press(option_b)
+    assert updated is not None and "Recorded: Option B" in _text(updated)
+    refused = await calbot.session("bob").press(option_b)
+    assert refused is not None and "Only workspace admins" in refused.text
+
+    await alice.say("/calendar team #interviewers")
+    await calbot.settle()
+    assert "consent policy: Option B" in _text(alice.last_dm().message)
