@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-IntentName = Literal["connect", "disconnect", "status", "team", "home", "setup", "help", "unknown"]
+IntentName = Literal[
+    "connect", "disconnect", "status", "team", "home", "setup", "propose", "help", "unknown"
+]
 TargetKind = Literal["user", "channel", "usergroup"]
 
 
@@ -85,6 +87,8 @@ def parse_command(text: str) -> Intent:
     if question is not None:
         return question
     words = cleaned.split()
+    if words[0].lower() == "propose":
+        return Intent("propose", text=cleaned[len(words[0]) :].strip())
     if [w.lower() for w in words] == ["admin", "setup"]:
         return Intent("setup", text=raw)
     name = _COMMANDS.get(words[0].lower().strip(".!,?"))

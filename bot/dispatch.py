@@ -8,22 +8,38 @@ from bot import cards
 from bot.commands import parse_command
 from bot.connect import Actor, ConnectFlow
 from bot.consent import ConsentService
+from bot.forms import Form, FormErrors, FormValues
 from bot.home import home_card
-from bot.messages import Message, simple
+from bot.messages import Message, Section, simple
 from bot.ports import Store
+from bot.propose import ProposeService
+from bot.propose_form import PROPOSE_FORM_ID
 from bot.team import TeamService
 
 log = logging.getLogger(__name__)
 
 
+PROPOSE_FALLBACK = (
+    "Propose interview times: fill in the form, or type it in one line, e.g. "
+    '`/calendar propose "Jane Doe" 45m with @alice @bob [any 1 of @carol @dan] next week`.'
+)
+
+
 class Bot:
     def __init__(
-        self, *, store: Store, connect: ConnectFlow, team: TeamService, consent: ConsentService
+        self,
+        *,
+        store: Store,
+        connect: ConnectFlow,
+        team: TeamService,
+        consent: ConsentService,
+        propose: ProposeService,
     ) -> None:
         self.store = store
         self.connect = connect
         self.team = team
         self.consent = consent
+        self.propose = propose
 
     async def command(self, actor: Actor, text: str) -> Message:
         """A slash command or a message to the bot. Returns the immediate reply."""
@@ -46,6 +62,15 @@ class Bot:
             return cards.help_card()
         if intent.name == "setup":
             return await self.consent.setup(actor)
+        if intent.name == "propose":
+            started = await self.propose.start(actor, intent.text)
+            if isinstance(started, Form):
+                return Message(
+                    text="Propose interview times",
+                    blocks=(Section(text=PROPOSE_FALLBACK),),
+                    form=started,
+                )
+            return started
         pasted = await self.consent.on_pasted(actor, intent.text)
         if pasted is not None:
             return pasted
@@ -75,6 +100,18 @@ class Bot:
             return await self.consent.dismiss(actor, value)
         if action_id == "consent.option":
             return await self.consent.choose_option(actor, value)
+        if action_id == "propose.accept":
+            return await self.propose.answer(actor, value, "accept")
+        if action_id == "propose.decline":
+            return await self.propose.answer(actor, value, "decline")
+        if action_id == "propose.none":
+            return await self.propose.none_work(actor, value)
+        if action_id == "propose.cancel":
+            return await self.propose.cancel(actor, value)
+        if action_id == "propose.next":
+            return await self.propose.next_window(actor, value)
+        if action_id == "propose.retry":
+            return await self.propose.retry(actor, value)
         if action_id in {"consent.open_link", "health.relink"}:
             return None  # link buttons: the browser does the work
         log.info("unknown action %s", action_id)
@@ -96,6 +133,12 @@ class Bot:
             is_admin=admin,
             counts=counts,
         )
+
+    async def submit(self, actor: Actor, form_id: str, values: FormValues) -> FormErrors | Message:
+        """A submitted form. Field errors come back for the adapter to show in the form."""
+        if form_id == PROPOSE_FORM_ID:
+            return await self.propose.submit(actor, values)
+        return simple("That form is no longer active.")
 
     async def attachment(self, actor: Actor, reference: str) -> Message | None:
         """A file the person shared with the bot (a screenshot of an error page)."""

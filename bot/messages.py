@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.forms import Form
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -66,10 +68,15 @@ Block = Annotated[
 
 
 class Message(_Frozen):
-    """A chat message. ``text`` is the plain fallback used for notifications."""
+    """A chat message. ``text`` is the plain fallback used for notifications.
+
+    With ``form``, the adapter opens that form (a Slack modal, a Teams card with inputs,
+    console prompts) instead of, or next to, showing the blocks.
+    """
 
     text: str
     blocks: tuple[Block, ...] = ()
+    form: Form | None = None
 
     def buttons(self) -> list[Button]:
         return [b for block in self.blocks if isinstance(block, Actions) for b in block.buttons]

@@ -16,6 +16,7 @@ from bot.records import (
     LinkRecord,
     NewReport,
     OutboxItem,
+    ProposalRecord,
     SyncFacts,
     UserRecord,
 )
@@ -98,6 +99,14 @@ class CalendarPort(Protocol):
     async def calendars(self, access_token: str) -> list[CalendarInfo]: ...
 
     async def create_channel(self, access_token: str, callback_url: str) -> dict[str, Any]: ...
+
+    async def availability(self, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def upsert_event(
+        self, access_token: str, calendar_id: str, event: dict[str, Any]
+    ) -> None: ...
+
+    async def delete_event(self, access_token: str, calendar_id: str, event_id: str) -> None: ...
 
     def verify_notification(self, body: bytes, header_value: str | None) -> bool: ...
 
@@ -313,6 +322,53 @@ class Store(Protocol):
     ) -> list[LinkRecord]: ...
 
     async def awaiting_answer(self, user_id: int, since: datetime) -> int | None: ...
+
+    # proposals
+    async def create_proposal(
+        self,
+        *,
+        coordinator_id: int,
+        platform: str,
+        workspace_id: str,
+        candidate_name: str,
+        candidate_email: str | None,
+        title: str,
+        request: dict[str, Any],
+        participants: list[tuple[int, str, int]],
+        state: str,
+        expires_at: datetime,
+    ) -> int: ...
+
+    async def get_proposal(self, proposal_id: int) -> ProposalRecord | None: ...
+
+    async def replace_slots(
+        self,
+        proposal_id: int,
+        slots: list[tuple[datetime, datetime]],
+        *,
+        state: str = "open",
+        expires_at: datetime | None = None,
+    ) -> None: ...
+
+    async def set_proposal_state(
+        self, proposal_id: int, state: str, *, expect: tuple[str, ...] = ()
+    ) -> bool: ...
+
+    async def record_response(self, slot_id: int, participant_id: int, answer: str) -> bool: ...
+
+    async def set_participant_state(self, participant_id: int, state: str) -> bool: ...
+
+    async def start_booking(self, proposal_id: int, slot_id: int) -> bool: ...
+
+    async def abandon_booking(self, proposal_id: int, slot_id: int) -> None: ...
+
+    async def finish_booking(self, proposal_id: int, slot_id: int) -> None: ...
+
+    async def cancel_booking(self, proposal_id: int) -> None: ...
+
+    async def expire_proposals(self, now: datetime) -> list[int]: ...
+
+    async def unfinished_bookings(self, older_than: datetime) -> list[int]: ...
 
     async def set_channel(self, connection_id: int, channel_id: str, key_hash: str) -> None: ...
 

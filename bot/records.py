@@ -199,3 +199,52 @@ class NewReport:
     occurred_at: datetime | None = None
     detail: str | None = None
     attachment: str | None = None
+
+
+@dataclass(frozen=True)
+class ParticipantRecord:
+    id: int
+    user: UserRecord
+    role: str  # required | pool
+    position: int
+    state: str  # invited | none_work | replaced
+
+
+@dataclass(frozen=True)
+class SlotRecord:
+    id: int
+    start: datetime
+    end: datetime
+    state: str  # open | withdrawn | conflict | booked
+
+
+@dataclass(frozen=True)
+class ProposalRecord:
+    id: int
+    platform: str
+    workspace_id: str
+    coordinator: UserRecord
+    candidate_name: str
+    candidate_email: str | None
+    title: str
+    request: dict[str, Any]
+    state: str
+    version: int
+    created_at: datetime
+    expires_at: datetime
+    participants: tuple[ParticipantRecord, ...]
+    slots: tuple[SlotRecord, ...]
+    # (slot id, participant id) -> "accept" | "decline"
+    responses: dict[tuple[int, int], str]
+    booked_slot_id: int | None = None
+    booking_state: str | None = None
+
+    def participant_for(self, user_id: int) -> ParticipantRecord | None:
+        return next((p for p in self.participants if p.user.id == user_id), None)
+
+    @property
+    def active(self) -> list[ParticipantRecord]:
+        return [p for p in self.participants if p.state != "replaced"]
+
+    def slot(self, slot_id: int) -> SlotRecord | None:
+        return next((s for s in self.slots if s.id == slot_id), None)

@@ -23,6 +23,7 @@ from bot.health import HealthService, open_channel_after_connect
 from bot.jobs import JobRegistry
 from bot.outbox import OutboxWorker
 from bot.ports import ChatPort, Clock
+from bot.propose import ProposeService
 from bot.records import ConnectionCheck
 from bot.settings import Settings
 from bot.team import TeamService
@@ -158,7 +159,15 @@ async def build_runtime(
         stalled_after=timedelta(minutes=settings.CALBOT_STALLED_CONNECT_MINUTES),
         wake_outbox=wake,
     )
-    bot = Bot(store=store, connect=connect, team=team, consent=consent)
+    propose = ProposeService(
+        store=store,
+        chats=chat_ports,
+        calendar=calendar,
+        clock=clock,
+        ttl=timedelta(hours=settings.CALBOT_PROPOSAL_TTL_HOURS),
+        wake_outbox=wake,
+    )
+    bot = Bot(store=store, connect=connect, team=team, consent=consent, propose=propose)
     health = HealthService(
         store=store,
         calendar=calendar,
@@ -204,6 +213,12 @@ async def build_runtime(
         "stalled",
         "ask people whose connect link was opened but never finished what Microsoft showed",
         consent.run_stalled,
+        60,
+    )
+    jobs.add(
+        "expire",
+        "expire stale proposals and resume interrupted bookings",
+        propose.run_expiry,
         60,
     )
     jobs.add(

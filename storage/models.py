@@ -212,3 +212,82 @@ class ConsentReport(Base):
     attachment: Mapped[str | None] = mapped_column(Text)
     generation: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Proposal(Base):
+    """An interview to schedule: who, how long, when, and the slots offered."""
+
+    __tablename__ = "proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    coordinator_id: Mapped[int] = mapped_column(ForeignKey("chat_users.id", ondelete="CASCADE"))
+    candidate_name: Mapped[str] = mapped_column(String(255))
+    candidate_email: Mapped[str | None] = mapped_column(String(320))
+    title: Mapped[str] = mapped_column(String(255))
+    # The request as entered (duration, window, notice, buffers, pool N, count, zone).
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # waiting (interviewers not connected) | open | booking | booked | cancelled | expired
+    # | failed
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ProposalParticipant(Base):
+    __tablename__ = "proposal_participants"
+    __table_args__ = (UniqueConstraint("proposal_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("chat_users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))  # required | pool
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # invited | none_work | replaced
+    state: Mapped[str] = mapped_column(String(16), default="invited")
+
+
+class ProposalSlot(Base):
+    __tablename__ = "proposal_slots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    # open | withdrawn | conflict | booked
+    state: Mapped[str] = mapped_column(String(16), default="open")
+
+
+class SlotResponse(Base):
+    __tablename__ = "slot_responses"
+    __table_args__ = (UniqueConstraint("slot_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("proposal_slots.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal_participants.id", ondelete="CASCADE")
+    )
+    answer: Mapped[str] = mapped_column(String(16))  # accept | decline
+    answered_at: Mapped[datetime]
+
+
+class Booking(Base):
+    """At most one per proposal (a database constraint): two accepts never book twice."""
+
+    __tablename__ = "bookings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), unique=True
+    )
+    slot_id: Mapped[int] = mapped_column(ForeignKey("proposal_slots.id", ondelete="CASCADE"))
+    # booking (events being written; resumable) | booked | cancelled
+    state: Mapped[str] = mapped_column(String(16), default="booking")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

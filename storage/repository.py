@@ -27,6 +27,7 @@ from bot.records import (
 )
 from storage import models as m
 from storage.crypto import TokenCipher
+from storage.proposals import ProposalStoreMixin
 
 
 def _utcnow() -> datetime:
@@ -99,7 +100,7 @@ def _recipient(raw: dict[str, Any] | None) -> Recipient | None:
     )
 
 
-class SqlStore:
+class SqlStore(ProposalStoreMixin):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],

@@ -59,7 +59,12 @@ class ConsoleChat:
             self.on_message(dm, True)
 
     async def profile(self, user: UserRef) -> ChatProfile:
-        return self.profiles.get(user.user_id) or default_profile(user.user_id)
+        known = self.profiles.get(user.user_id)
+        if known is not None:
+            return known
+        if self.profiles:  # a roster is set up: someone outside it doesn't exist here
+            raise ChatNotFound(f"no console user {user.user_id}")
+        return default_profile(user.user_id)
 
     async def members(self, workspace_id: str, team: TeamRef) -> list[Member]:
         if team.kind == "workspace":

@@ -8,8 +8,9 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
+from bot.forms import Form
 from bot.messages import Button, Message
-from integrations.console.chat import ConsoleChat, Dm, demo_chat
+from integrations.console.chat import ConsoleChat, Dm, default_profile, demo_chat
 from integrations.console.render import render
 from integrations.console.session import ConsoleSession, grant_admin_consent
 
@@ -39,6 +40,7 @@ class Repl:
         self.write = write
         self.read = read or _read_stdin
         self.reply_buttons: list[Button] = []
+        self.pending_form: Form | None = None
 
     @staticmethod
     def show_dm(write: Callable[[str], None]) -> Callable[[Dm, bool], None]:
@@ -60,11 +62,15 @@ class Repl:
             if line in {"quit", "exit"}:
                 return
             await self.handle(line)
+            if self.pending_form is not None:
+                await self.fill_form()
             await self.settle()
 
     async def handle(self, line: str) -> None:
         if line.startswith("as "):
             self.session.user = line[3:].strip().lower() or self.session.user
+            if self.session.user not in self.session.chat.profiles:
+                self.session.chat.profiles[self.session.user] = default_profile(self.session.user)
             self.write(f"You are now {self.session.user}.")
             return
         if line == "inbox":
@@ -145,7 +151,45 @@ class Repl:
     def _reply(self, message: Message) -> None:
         first = len(self.session.buttons()) + 1
         self.reply_buttons = message.buttons()
+        if message.form is not None:
+            self.pending_form = message.form
+            self.write(
+                f"== {message.form.title} == (answer each question; Enter keeps the default)"
+            )
+            return
         self.write(render(message, first_button=first))
+
+    async def fill_form(self) -> None:
+        """Ask each field in turn, submit, and ask again only for fields with errors."""
+        form = self.pending_form
+        if form is None:
+            return
+        self.pending_form = None
+        values: dict[str, str | list[str]] = {}
+        fields = list(form.fields)
+        while True:
+            for field in fields:
+                default = field.initial if isinstance(field.initial, str) else ""
+                hint = (
+                    " (names separated by spaces, e.g. @bob @carol)"
+                    if field.kind == "users"
+                    else ""
+                )
+                shown = f" [{default}]" if default else ""
+                self.write(f"{field.label}{hint}{shown}:")
+                answer = ((await self.read()) or "").strip() or default
+                if field.kind == "users":
+                    values[field.id] = [w.lstrip("@") for w in answer.split() if w.strip("@")]
+                else:
+                    values[field.id] = answer
+            result = await self.session.bot.submit(self.session.actor(), form.id, values)
+            if isinstance(result, dict):
+                for field_id, message in result.items():
+                    self.write(f"  ✗ {field_id}: {message}")
+                fields = [f for f in form.fields if f.id in result]
+                continue
+            self._reply(result)
+            return
 
 
 async def _read_stdin() -> str | None:

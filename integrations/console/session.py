@@ -79,6 +79,18 @@ class ConsoleSession:
     async def press(self, button: Button) -> Message | None:
         return await self.bot.action(self.actor(), button.action_id, button.value)
 
+    async def submit(self, form_id: str, values: dict[str, str | list[str]]) -> object:
+        """Submit a form the way the console prompts do (returns errors or the reply)."""
+        escaped = {
+            key: [self._user_id(v) for v in value] if isinstance(value, list) else value
+            for key, value in values.items()
+        }
+        return await self.bot.submit(self.actor(), form_id, escaped)
+
+    @staticmethod
+    def _user_id(value: str) -> str:
+        return value.strip().lstrip("@")
+
     async def press_action(self, action_id: str, value: str) -> Message | None:
         """A crafted button press, as a hostile client could send one."""
         return await self.bot.action(self.actor(), action_id, value)

@@ -30,9 +30,10 @@ from botbuilder.schema import (
 )
 
 from bot.errors import ChatNotFound
-from bot.identity import TEAMS, ChatProfile, Recipient, SentMessage, UserRef
+from bot.identity import TEAMS, ChatProfile, Member, Recipient, SentMessage, TeamRef, UserRef
 from bot.messages import Message
 from bot.ports import Store
+from integrations.teams import origin
 from integrations.teams.address import (
     CHANNEL_ID,
     DEFAULT_SERVICE_URL,
@@ -41,23 +42,30 @@ from integrations.teams.address import (
     with_conversation,
 )
 from integrations.teams.errors import connector_errors
-from integrations.teams.render import CARD_CONTENT_TYPE, ActionKind, render_card
+from integrations.teams.render import CARD_CONTENT_TYPE, ActionKind, plain_text, render_card
+from integrations.teams.roster import PAGE_SIZE, member_email, roster_conversation, to_member
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
-def message_activity(message: Message, *, actions: ActionKind = "submit") -> Activity:
-    """A message activity carrying ``message`` as an Adaptive Card."""
+def message_activity(
+    message: Message, *, actions: ActionKind = "submit", mentions: bool = True
+) -> Activity:
+    """A message activity carrying ``message`` as an Adaptive Card.
+
+    ``mentions=False`` shows people as plain names: a mention in a channel or group
+    chat notifies that person, and calbot's answers there should not ping anyone.
+    """
     return Activity(
         type=ActivityTypes.message,
         # Teams shows `summary` in notifications and the activity feed instead of "Card".
-        summary=message.text[:200],
+        summary=plain_text(message.text)[:200],
         attachments=[
             Attachment(
                 content_type=CARD_CONTENT_TYPE,
-                content=render_card(message, actions=actions),
+                content=render_card(message, actions=actions, names=None if mentions else {}),
             )
         ],
     )
@@ -136,6 +144,61 @@ class TeamsChat:
             is_admin=known.is_admin,
         )
 
+    async def members(self, workspace_id: str, team: TeamRef) -> list[Member]:
+        """The roster of a team or group chat: one paged fetch, 500 members per call.
+
+        ``team.id`` is the conversation whose roster is wanted (the team id for a team
+        channel, the chat id for a group chat; see ``handler.asked_in``). The connector
+        is the tenant's own (``serviceUrl`` of the request being served, see
+        ``origin.py``); without one, Teams' public global endpoint.
+        """
+        conversation_id = roster_conversation(team)
+        served = origin.current(workspace_id)
+        dm_base: Address = {
+            "service_url": served.service_url if served else DEFAULT_SERVICE_URL,
+            "bot_id": (served.bot_id if served else None) or f"28:{self._app_id}",
+            "bot_name": served.bot_name if served else None,
+        }
+        roster_address: Address = {
+            **dm_base,
+            "tenant_id": workspace_id,
+            "conversation_id": conversation_id,
+            "channel_id": CHANNEL_ID,
+        }
+
+        async def fetch(ctx: TurnContext) -> list[Any]:
+            entries: list[Any] = []
+            token: str | None = None
+            while True:
+                page = await TeamsInfo.get_paged_members(ctx, token, PAGE_SIZE)
+                entries.extend(page.members or [])
+                token = page.continuation_token
+                if not token:
+                    return entries
+
+        entries = await self._in_conversation(roster_address, fetch, what="list members")
+        found = [to_member(entry, workspace_id, dm_base) for entry in entries]
+        members = [m for m in found if m is not None]
+        await self._remember_new(workspace_id, members)
+        return members
+
+    async def _remember_new(self, workspace_id: str, members: list[Member]) -> None:
+        """Store people we had never seen, with the address a DM to them needs.
+
+        On Teams a DM needs the person's 29: id and the tenant's service URL, and the
+        roster read is where we learn them; the per-person "Nudge" button carries only
+        a user id. People already stored keep their record (and their known 1:1 chat).
+        Two batched statements and one insert, whatever the team size.
+        """
+        if self._store is None or not members:
+            return
+        known = await self._store.sync_facts(TEAMS, workspace_id, [m.user.user_id for m in members])
+        new = [m for m in members if m.user.user_id not in known]
+        if new:
+            await self._store.upsert_members(
+                TEAMS, workspace_id, [(m.user.user_id, m.profile, m.address) for m in new]
+            )
+
     # --- Teams specifics -------------------------------------------------------------
 
     async def open_personal_chat(self, user: UserRef, address: Address) -> Address:
@@ -196,11 +259,3 @@ class TeamsChat:
         async with connector_errors(what):
             await self._adapter.continue_conversation(to_reference(address), callback, self._app_id)
         return result[0]
-
-
-def member_email(member: Any) -> str | None:
-    """E-mail from a roster entry. Microsoft may withhold it; the UPN is usually the mail."""
-    for candidate in (getattr(member, "email", None), getattr(member, "user_principal_name", None)):
-        if isinstance(candidate, str) and "@" in candidate:
-            return candidate
-    return None

@@ -9,7 +9,6 @@ Nothing here sends proactively: replies go back into the same turn.
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import logging
 from typing import Any
@@ -21,22 +20,27 @@ from botbuilder.schema import Activity
 from bot.connect import Actor
 from bot.dispatch import Bot
 from bot.errors import ChatError
-from bot.identity import TEAMS, ChatProfile, UserRef
+from bot.identity import TEAMS, ChatProfile, TeamRef, UserRef
 from bot.messages import Message
 from bot.ports import Store
 from bot.records import UserRecord
+from integrations.teams import origin
 from integrations.teams.address import Address, from_activity, tenant_of
-from integrations.teams.chat import member_email, message_activity
+from integrations.teams.chat import message_activity
 from integrations.teams.errors import connector_errors
+from integrations.teams.mentions import is_person, mentions_of, neutral_text
 from integrations.teams.render import CARD_CONTENT_TYPE, render_card
+from integrations.teams.roster import member_email
 
 log = logging.getLogger(__name__)
 
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 ERROR_RESPONSE = "application/vnd.microsoft.error"
-# The roster lookup is a nicety (e-mail); the turn must answer Teams well within 15 s.
+# Roster lookups (e-mail, team role, a mentioned person's object id) must not hold the
+# turn: Teams resends an activity that is not answered within 15 s.
 MEMBER_LOOKUP_TIMEOUT = 3.0
+_MEMBERS = "calbot.teams.members"  # turn_state key: member id → roster entry or None
 
 
 class CalbotTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]
@@ -44,6 +48,12 @@ class CalbotTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]
         super().__init__()
         self._bot = bot
         self._store = store
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        # The gateway reads the roster from this request's own (authenticated) Bot
+        # Connector while the turn runs; see origin.py.
+        with origin.serving(origin.origin_of(turn_context.activity)):
+            await super().on_turn(turn_context)
 
     # --- messages and Action.Submit ----------------------------------------------------
 
@@ -54,7 +64,7 @@ class CalbotTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]
         if pressed is not None:
             reply = await self._bot.action(actor, *pressed)
         elif activity.text:
-            reply = await self._bot.command(actor, strip_bot_mention(activity))
+            reply = await self._bot.command(actor, await self.command_text(turn_context))
         else:
             return  # e.g. a card input change with nothing to do
         if reply is not None:
@@ -114,32 +124,77 @@ class CalbotTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]
         # 29:… id is per bot registration.
         user = UserRef(TEAMS, tenant_of(activity), sender.aad_object_id or sender.id)
         stored = await self._store.find_user(user)
-        email = stored.email if stored else None
-        if email is None:
-            email = await self._lookup_email(turn_context, sender.id)
+        in_team = bool(team_id_of(activity))
+        member = None
+        if in_team or stored is None or stored.email is None:
+            member = await self.member(turn_context, sender.id)
+        role = str(getattr(member, "user_role", None) or "").lower()
+        # Teams has no organisation-admin flag in an activity. Asked in a team, the
+        # team's roster decides (owners are admins, for this request); elsewhere the
+        # stored flag stands. The store overwrites it with what we pass, so pass it on.
+        # CALBOT_ADMINS (ids or e-mails) is checked by the core on top of this.
+        is_admin = stored.is_admin if stored else False
+        if in_team and role:
+            is_admin = role == "owner"
         profile = ChatProfile(
             display_name=sender.name or (stored.display_name if stored else ""),
-            email=email,
+            email=(stored.email if stored else None) or member_email(member),
             tz=activity.local_timezone or (stored.tz if stored else None),
-            is_admin=stored.is_admin if stored else False,
+            is_admin=is_admin,
+            is_guest=role == "guest",
         )
-        return Actor(user=user, profile=profile, address=dm_address(activity, stored))
+        return Actor(
+            user=user,
+            profile=profile,
+            address=dm_address(activity, stored),
+            channel=asked_in(activity),
+        )
 
-    async def _lookup_email(self, turn_context: TurnContext, member_id: str) -> str | None:
+    async def command_text(self, turn_context: TurnContext) -> str:
+        """The message as the core reads it: bot mention gone, people as ``<@aad|Name>``."""
+        activity: Activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        found = mentions_of(activity)
+        aad_ids: dict[str, str] = {}
+        for mention in found:
+            if not is_person(mention, bot_id):
+                continue
+            aad = mention.aad_object_id
+            if aad is None:
+                # Mention entities carry the 29: id only; the roster maps it to the
+                # Entra object id calbot keys people by.
+                entry = await self.member(turn_context, mention.teams_id)
+                aad = getattr(entry, "aad_object_id", None)
+            if isinstance(aad, str) and aad:
+                aad_ids[mention.teams_id] = aad
+        return neutral_text(activity.text or "", found, aad_ids, bot_id)
+
+    async def member(self, turn_context: TurnContext, member_id: str) -> Any | None:
+        """One roster entry of this conversation (its team, in a channel), once per turn.
+
+        None when the lookup fails: it only adds facts (e-mail, role, object id), and a
+        user's turn must never fail over it.
+        """
+        cache: dict[str, Any] = turn_context.turn_state.setdefault(_MEMBERS, {})
+        if member_id in cache:
+            return cache[member_id]
+        entry = None
         try:
             async with connector_errors("get member"):
-                member = await asyncio.wait_for(
+                entry = await asyncio.wait_for(
                     TeamsInfo.get_member(turn_context, member_id), MEMBER_LOOKUP_TIMEOUT
                 )
-        except Exception as exc:  # never fail a user's turn over an optional lookup
+        except Exception as exc:
             log.info("teams member lookup failed: %s", exc)
-            return None
-        return member_email(member)
+        cache[member_id] = entry
+        return entry
 
     async def _reply(self, turn_context: TurnContext, message: Message) -> None:
         try:
             async with connector_errors("reply"):
-                await turn_context.send_activity(message_activity(message))
+                # Real mentions only in a 1:1 chat, where they notify nobody.
+                personal = _scope(turn_context.activity) == "personal"
+                await turn_context.send_activity(message_activity(message, mentions=personal))
         except ChatError as exc:
             # The core already did the work (and queued any DM); a failed reply must
             # not turn into a 500 that makes Teams resend an activity we then dedupe.
@@ -157,18 +212,31 @@ def dm_address(activity: Activity, stored: UserRecord | None) -> Address:
     return fresh  # no 1:1 yet: the gateway creates one on the first DM
 
 
-def strip_bot_mention(activity: Activity) -> str:
-    """The message text without the bot's own ``<at>name</at>`` (channels, group chats)."""
-    text = activity.text or ""
-    bot_id = activity.recipient.id if activity.recipient else None
-    for entity in activity.entities or []:
-        if (getattr(entity, "type", "") or "").lower() != "mention":
-            continue
-        props = getattr(entity, "additional_properties", None) or {}
-        mentioned = props.get("mentioned") or {}
-        if mentioned.get("id") == bot_id and props.get("text"):
-            text = text.replace(props["text"], " ")
-    return " ".join(html.unescape(text).split())
+def team_id_of(activity: Activity) -> str | None:
+    """The team a channel message belongs to (``channelData.team.id``), if any."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    team = data.get("team")
+    return str(team["id"]) if isinstance(team, dict) and team.get("id") else None
+
+
+def asked_in(activity: Activity) -> TeamRef | None:
+    """The team a question was asked in: the default team for "who isn't synced?".
+
+    In a team channel that is the whole team (its roster is the team's members; the
+    channel's own conversation id carries a ``;messageid=`` suffix in threads), in a
+    group chat the chat. In a 1:1 chat there is none. The label is what Teams tells us;
+    team names are not in message activities, and fetching them would take the SDK's
+    blocking Teams client.
+    """
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    team_id = team_id_of(activity)
+    if team_id:
+        team = data.get("team") or {}
+        return TeamRef("conversation", team_id, str(team.get("name") or "this team"))
+    conversation = activity.conversation
+    if conversation is None or not conversation.id or _scope(activity) == "personal":
+        return None
+    return TeamRef("conversation", conversation.id, conversation.name or "this group chat")
 
 
 def submitted_action(value: Any) -> tuple[str, str] | None:

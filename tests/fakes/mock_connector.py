@@ -87,7 +87,8 @@ class MockConnector:
         # same chat, as Teams does.
         self.personal_chats: dict[tuple[str, str], str] = {}
         self.page_size_default = page_size_default
-        self._faults: list[_Fault] = []
+        # None = let one call through (``fail_next(after=…)``).
+        self._faults: list[_Fault | None] = []
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -134,15 +135,21 @@ class MockConnector:
         email: str | None = None,
         tenant_id: str | None = None,
         conversation_id: str | None = None,
+        role: str | None = "user",
     ) -> dict[str, Any]:
-        """A user the roster endpoints know (optionally in one conversation's roster)."""
+        """A user the roster endpoints know (optionally in one conversation's roster).
+
+        ``role`` is the roster's ``userRole`` ("owner", "user", "guest"); None leaves
+        the field out, as some Teams answers do.
+        """
         member: dict[str, Any] = {
             "id": teams_id,
             "name": name,
             "aadObjectId": aad_object_id,
             "objectId": aad_object_id,
-            "userRole": "user",
         }
+        if role is not None:
+            member["userRole"] = role
         if email:
             member.update(email=email, userPrincipalName=email)
             given, _, surname = name.partition(" ")
@@ -163,8 +170,9 @@ class MockConnector:
         retry_after: float | None = None,
         code: str | None = None,
         message: str = "fault injected by MockConnector",
+        after: int = 0,
     ) -> None:
-        """Answer the next ``count`` calls (any endpoint) with ``status``."""
+        """Answer ``count`` calls (any endpoint) with ``status``, after ``after`` good ones."""
         default_code = {
             403: "BotNotInConversationRoster",
             404: "ConversationNotFound",
@@ -173,7 +181,7 @@ class MockConnector:
             429: "Throttled",
         }.get(status, "ServiceError")
         fault = _Fault(status, retry_after, code or default_code, message)
-        self._faults.extend([fault] * count)
+        self._faults.extend([None] * after + [fault] * count)
 
     def clear(self) -> None:
         """Forget recorded calls (the arranged members and chats stay)."""
@@ -202,6 +210,20 @@ class MockConnector:
         """Activities the bot sent (new messages and replies), oldest first."""
         return [
             c for c in self.find(conversation_id=conversation_id) if c.route in ("send", "reply")
+        ]
+
+    def received(self, member_id: str) -> list[ConnectorCall]:
+        """DMs to one person (by their 29: id): posts in 1:1 chats addressed to them.
+
+        Channel and group-chat ids start with "19:"; a reply there names the asker as
+        its recipient too, but everyone in the conversation sees it.
+        """
+        return [
+            c
+            for c in self.posts()
+            if not (c.conversation_id or "").startswith("19:")
+            and isinstance(c.body, dict)
+            and (c.body.get("recipient") or {}).get("id") == member_id
         ]
 
     def updates(self, activity_id: str | None = None) -> list[ConnectorCall]:
@@ -237,8 +259,8 @@ class MockConnector:
         )
         self._classify(call, segments, lowered)
         self.calls.append(call)
-        if self._faults:
-            fault = self._faults.pop(0)
+        fault = self._faults.pop(0) if self._faults else None
+        if fault is not None:
             call.status = fault.status
             headers = {}
             if fault.retry_after is not None:

@@ -1,4 +1,5 @@
-"""A local stand-in for the parts of Cronofy calbot uses (OAuth, identity, channels).
+"""A local stand-in for the parts of Cronofy calbot uses (OAuth, identity, channels,
+availability, free/busy and event writes).
 
 ``create_sandbox_app`` builds the aiohttp app; ``start_sandbox`` serves it on a real port.
 Tests and the demo drive it through ``/_sandbox/*`` or the ``SandboxState`` methods.

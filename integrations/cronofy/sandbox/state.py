@@ -112,7 +112,7 @@ class SandboxState:
         self.forced_outcomes: dict[str, str] = {}
         self.requests: list[RequestRecord] = []
         self.notifications: list[Delivery] = []
-        # Page token → (sub, items) of a free/busy answer still to be read.
+        # Page token → (sub, items still to read, page number, total pages) of a free/busy answer.
         self._pages: dict[str, tuple[str, list[dict[str, Any]], int, int]] = {}
         self.free_busy_page_size = 100
 

@@ -48,3 +48,24 @@ async def test_tokens_never_logged(client, sandbox, http, caplog):
     for text in texts:
         for secret in secrets:
             assert secret not in text
+
+
+async def test_api_key_never_logged(client, sandbox, http, caplog):
+    """Availability sends the client secret as a bearer: it must stay out of logs too."""
+    caplog.set_level(logging.DEBUG)
+    sub = sandbox.state.add_user("k@contoso.com").sub
+    body = {
+        "participants": [{"members": [{"sub": sub}], "required": "all"}],
+        "required_duration": {"minutes": 30},
+        "query_periods": [{"start": "2026-05-04T09:00:00Z", "end": "2026-05-04T10:00:00Z"}],
+    }
+    sandbox.state.fail_next(1, status=503)
+    await client.availability(body)
+    errors = []
+    for bad in ({}, {**body, "required_duration": {"minutes": 0}}):
+        with pytest.raises(CalendarError) as caught:
+            await client.availability(bad)
+        errors.append(str(caught.value))
+    texts = [r.getMessage() for r in caplog.records] + [caplog.text, *errors, repr(client)]
+    assert any("retrying" in t for t in texts)
+    assert all(CLIENT_SECRET not in t for t in texts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pycronofy
@@ -83,3 +84,48 @@ async def test_pycronofy_wrong_secret_and_hmac(sandbox):
     body = '{"notification":{"type":"change"}}'
     good = pycronofy.Client(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     assert good.hmac_valid(sign(body.encode(), CLIENT_SECRET), body)
+
+
+async def test_pycronofy_events_and_free_busy(sdk, sandbox, http):
+    """The SDK's upsert/delete/read_free_busy (with its own paging) speak the sandbox's wire."""
+    link = sdk.user_auth_link(REDIRECT_URI, state="ev")
+    location = await approve(http, sandbox, link, "pyev@contoso.com")
+    await asyncio.to_thread(sdk.get_authorization_from_code, query_of(location)["code"])
+    calendar_id = (await asyncio.to_thread(sdk.list_calendars))[0]["calendar_id"]
+    start = datetime(2026, 5, 4, 9, tzinfo=UTC)
+    for _ in range(2):  # the same event_id twice: one event
+        await asyncio.to_thread(
+            sdk.upsert_event,
+            calendar_id,
+            {
+                "event_id": "py-1",
+                "summary": "Interview",
+                "start": start,
+                "end": start + timedelta(hours=1),
+                "tzid": "Etc/UTC",
+                "attendees": {"invite": [{"email": "x@contoso.com", "display_name": "X"}]},
+            },
+        )
+    assert [e.event_id for e in sandbox.state.events("pyev@contoso.com")] == ["py-1"]
+    for hour in (11, 12, 13):
+        begin = start.replace(hour=hour)
+        sandbox.state.add_busy("pyev@contoso.com", begin, begin + timedelta(minutes=30))
+    sandbox.state.free_busy_page_size = 3
+
+    pages = await asyncio.to_thread(
+        sdk.read_free_busy,
+        from_date=date(2026, 5, 4),
+        to_date=date(2026, 5, 5),
+        tzid="Etc/UTC",
+    )
+    blocks = await asyncio.to_thread(pages.all)
+    assert [b["start"] for b in blocks] == [
+        "2026-05-04T09:00:00Z",
+        "2026-05-04T11:00:00Z",
+        "2026-05-04T12:00:00Z",
+        "2026-05-04T13:00:00Z",
+    ]
+    assert {b["free_busy_status"] for b in blocks} == {"busy"}
+
+    await asyncio.to_thread(sdk.delete_event, calendar_id, "py-1")
+    assert all(not e.created_by_app for e in sandbox.state.events("pyev@contoso.com"))

@@ -311,3 +311,49 @@ def test_attachment_shape() -> None:
     card = render_card(cards.help_card())
     assert attachment(card) == {"contentType": CARD_CONTENT_TYPE, "content": card}
     assert CARD_CONTENT_TYPE == "application/vnd.microsoft.card.adaptive"
+
+
+AAD_A = "6f1c2e8a-0000-4b7a-9c1e-00000000000a"
+AAD_B = "6f1c2e8a-0000-4b7a-9c1e-00000000000b"
+
+
+def test_labelled_people_tokens_become_mentions_by_default() -> None:
+    message = Message(
+        text="x",
+        blocks=(
+            Section(text=f"**Never connected (2)**\n• <@{AAD_A}|Alice Example>\n• <@29:b|Bob>"),
+            Context(text=f"<@{AAD_A}|Alice Example> again, <@console-id|Carol> is not Teams"),
+        ),
+    )
+    card = valid(render_card(message))
+    assert card["body"][0]["text"] == (
+        "**Never connected (2)**\n\n• <at>Alice Example</at>\n\n• <at>Bob</at>"
+    )
+    assert card["body"][1]["text"] == "<at>Alice Example</at> again, Carol is not Teams"
+    assert card["msteams"]["entities"] == [
+        {
+            "type": "mention",
+            "text": "<at>Alice Example</at>",
+            "mentioned": {"id": AAD_A, "name": "Alice Example"},
+        },
+        {"type": "mention", "text": "<at>Bob</at>", "mentioned": {"id": "29:b", "name": "Bob"}},
+    ]
+
+
+def test_two_people_with_one_name_cannot_share_a_mention_text() -> None:
+    message = Message(
+        text="x", blocks=(Section(text=f"<@{AAD_A}|Sam Lee> and <@{AAD_B}|Sam Lee>"),)
+    )
+    card = valid(render_card(message))
+    assert card["body"][0]["text"] == "<at>Sam Lee</at> and **Sam Lee**"
+    assert [e["mentioned"]["id"] for e in card["msteams"]["entities"]] == [AAD_A]
+
+
+def test_a_report_too_big_for_mentions_shows_bold_names_instead() -> None:
+    lines = "\n".join(f"• <@6f1c2e8a-0000-4b7a-9c1e-{n:012d}|Person {n:04d}>" for n in range(250))
+    message = Message(text="report", blocks=(Section(text=lines),))
+    card = valid(render_card(message))
+    assert card_size(card) <= MAX_CARD_BYTES
+    assert "entities" not in card["msteams"]
+    assert "• **Person 0249**" in card["body"][0]["text"]
+    assert "size limit" not in str(card)  # nobody was left out
