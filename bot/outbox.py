@@ -90,6 +90,11 @@ class OutboxWorker:
             return
         message = Message.from_json(item.payload_json)
         if item.edit_of:
+            if await self._store.newer_edit_sent(item.edit_of, item.id):
+                # Held back by a 429 while a newer edit went out: showing it would go back
+                # in time ("2 of 9" after "9 of 9").
+                await self._store.mark_skipped(item.id, "superseded by a newer edit")
+                return
             ref = await self._store.sent_ref(item.edit_of)
             if ref is not None:
                 sent = SentMessage(platform=item.platform, ref=dict(ref))

@@ -8,6 +8,9 @@ from bot.sync_status import REASONS, MemberStatus, TeamStatus
 
 MAX_BLOCKS = 45  # Slack allows 50 per message; leave room for the footer
 MAX_SECTION = 2800  # Slack's section text limit is 3000 characters
+# Teams caps a card at ~28 KB of JSON; mentions add entities per name. 10,000 characters
+# of text per page keeps every platform's message comfortably inside its limit.
+MAX_PAGE_CHARS = 10_000
 PERSON_BUTTONS = 15  # beyond this, "Nudge all" is the way
 
 
@@ -91,10 +94,13 @@ def _paginate(
     text: str, head: list[Block], body: list[Block], footer: list[Block]
 ) -> list[Message]:
     pages: list[list[Block]] = [list(head)]
+    size = sum(_chars(b) for b in head)
     for block in body:
-        if len(pages[-1]) >= MAX_BLOCKS:
+        if len(pages[-1]) >= MAX_BLOCKS or size + _chars(block) > MAX_PAGE_CHARS:
             pages.append([Context(text=f"Report continued (page {len(pages) + 1}).")])
+            size = 0
         pages[-1].append(block)
+        size += _chars(block)
     if len(pages[-1]) + len(footer) > MAX_BLOCKS + 4:
         pages.append([])
     pages[-1].extend(footer)
@@ -102,6 +108,10 @@ def _paginate(
         Message(text=text if i == 0 else f"{text} (page {i + 1})", blocks=tuple(blocks))
         for i, blocks in enumerate(pages)
     ]
+
+
+def _chars(block: Block) -> int:
+    return len(getattr(block, "text", "") or "")
 
 
 def working_on_it(label: str) -> Message:

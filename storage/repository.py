@@ -466,6 +466,18 @@ class SqlStore(ProposalStoreMixin):
                 .limit(1)
             )
 
+    async def newer_edit_sent(self, edit_of: str, message_id: int) -> bool:
+        """A later edit of the same message already went out: this one is stale."""
+        async with self._tx() as s:
+            count = await s.scalar(
+                select(func.count()).where(
+                    m.OutboxMessage.edit_of == edit_of,
+                    m.OutboxMessage.id > message_id,
+                    m.OutboxMessage.status == "sent",
+                )
+            )
+            return bool(count)
+
     async def guard_holds(self, guard: str) -> bool:
         """Whether a guarded message should still go out."""
         kind, _, arg = guard.partition(":")
