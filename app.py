@@ -5,6 +5,9 @@ python app.py demo           # migrate a SQLite database, serve, and open the co
 python app.py console        # the console chat against the configured database
 python app.py db upgrade     # apply database migrations
 python app.py jobs list|run NAME
+python app.py doctor         # check settings, database, key, Slack, Teams, Cronofy, public URL
+python app.py teams-package  # build the Teams app zip (manifest + icons)
+python app.py export --team T  # a team's connection status as CSV
 """
 
 from __future__ import annotations
@@ -131,6 +134,42 @@ async def _jobs(settings: Settings, name: str | None) -> int:
         await runtime.close()
 
 
+async def _keys(settings: Settings, action: str) -> int:
+    from storage.crypto import TokenCipher, generate_key
+
+    if action == "generate":
+        print(generate_key())
+        print(
+            "Put it first in TOKEN_ENCRYPTION_KEY (comma-separated, newest first), restart, "
+            "then run `python app.py keys rotate`.",
+            file=sys.stderr,
+        )
+        return 0
+    from storage.db import make_engine, make_sessionmaker
+    from storage.migrate import NotMigrated, ensure_migrated
+    from storage.repository import SqlStore
+
+    if not settings.TOKEN_ENCRYPTION_KEY:
+        print(
+            "calbot: TOKEN_ENCRYPTION_KEY: set the new key first, then the old ones",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        await ensure_migrated(settings.DATABASE_URL)
+    except NotMigrated as exc:
+        print(f"calbot: {exc}", file=sys.stderr)
+        return 1
+    engine = make_engine(settings.DATABASE_URL)
+    try:
+        store = SqlStore(make_sessionmaker(engine), TokenCipher(settings.TOKEN_ENCRYPTION_KEY))
+        count = await store.rotate_keys()
+    finally:
+        await engine.dispose()
+    print(f"re-encrypted {count} rows with the newest key; the old keys can now be removed")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="calbot", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,10 +178,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("console", help="the console chat against the configured database")
     db = sub.add_parser("db", help="database commands")
     db.add_argument("action", choices=["upgrade", "current"])
+    keys = sub.add_parser("keys", help="token encryption keys")
+    keys.add_argument("action", choices=["generate", "rotate"])
     jobs = sub.add_parser("jobs", help="scheduled jobs")
     jobs.add_argument("action", choices=["list", "run"])
     jobs.add_argument("name", nargs="?")
+    from integrations.ops import cli as ops_cli
+
+    ops_cli.add_parsers(sub)
     args = parser.parse_args(argv)
+    if args.command == "doctor":  # reports a bad setting as a ✗ line itself
+        return ops_cli.doctor()
 
     try:
         settings = load_settings()
@@ -151,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _configure_logging(settings)
 
+    if args.command in ops_cli.COMMANDS:
+        return ops_cli.run(args, settings)
     if args.command == "serve":
         return asyncio.run(_serve(settings, console=False, migrate=False))
     if args.command == "demo":
@@ -166,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(asyncio.run(current_revision(settings.DATABASE_URL)) or "none")
         return 0
+    if args.command == "keys":
+        return asyncio.run(_keys(settings, args.action))
     if args.command == "jobs":
         if args.action == "run" and not args.name:
             parser.error("jobs run needs a job name (see `jobs list`)")

@@ -247,6 +247,7 @@ async def build_runtime(
     from integrations.ops.metrics import instrument_runtime
 
     instrument_runtime(runtime)
+    runtime.extras["metrics"].open_incidents_source = store.open_incident_count
     return runtime
 
 

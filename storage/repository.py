@@ -1074,6 +1074,40 @@ class SqlStore(ProposalStoreMixin):
             )
             return int(link_id) if link_id is not None else None
 
+    # --- key rotation ------------------------------------------------------------------
+
+    async def rotate_keys(self, batch: int = 500) -> int:
+        """Re-encrypt every stored secret with the newest key; old keys must still be listed.
+
+        Batches by primary key so a large table never sits in one transaction.
+        """
+        rotated = 0
+        tables: tuple[tuple[Any, tuple[str, ...]], ...] = (
+            (m.CalendarConnection, ("access_token_enc", "refresh_token_enc")),
+            (m.OutboxMessage, ("payload",)),
+        )
+        for model, columns in tables:
+            last_id = 0
+            while True:
+                async with self._tx() as s:
+                    rows = (
+                        await s.scalars(
+                            select(model)
+                            .where(model.id > last_id)
+                            .order_by(model.id)
+                            .limit(batch)
+                            .with_for_update()
+                        )
+                    ).all()
+                    for row in rows:
+                        for column in columns:
+                            setattr(row, column, self._cipher.rotate(getattr(row, column)))
+                        rotated += 1
+                    if not rows:
+                        break
+                    last_id = rows[-1].id
+        return rotated
+
     # --- inbound dedup ---------------------------------------------------------------
 
     async def first_time(self, platform: str, event_id: str, now: datetime) -> bool:

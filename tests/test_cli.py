@@ -72,3 +72,34 @@ def test_a_bad_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("calbot: configuration error: PORT")
+
+
+def test_keys_rotate_reencrypts_with_the_new_key(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    old = Fernet.generate_key().decode()
+    port = str(free_port())
+    demo = _run(
+        ["demo"],
+        tmp_path,
+        stdin="/calendar connect\n1\na\nquit\n",
+        PORT=port,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        TOKEN_ENCRYPTION_KEY=old,
+    )
+    assert "Connected: Office 365" in demo.stdout, demo.stderr
+    new = _run(["keys", "generate"], tmp_path).stdout.strip()
+    rotated = _run(["keys", "rotate"], tmp_path, TOKEN_ENCRYPTION_KEY=f"{new},{old}")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "re-encrypted" in rotated.stdout
+
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "calbot.db") as db:
+        (access,) = db.execute("SELECT access_token_enc FROM calendar_connections").fetchone()
+    assert Fernet(new.encode()).decrypt(access.encode())
+    import pytest
+    from cryptography.fernet import InvalidToken
+
+    with pytest.raises(InvalidToken):
+        Fernet(old.encode()).decrypt(access.encode())

@@ -175,4 +175,8 @@ def create_web_app(
             web.get("/readyz", readyz),
         ]
     )
+    # Request ids, request metrics and GET /metrics (a registry per app, hence per runtime).
+    from integrations.ops.metrics import install_web_metrics
+
+    install_web_metrics(app)
     return app

@@ -71,6 +71,11 @@ class Faults:
         }
 
 
+# Recognisable prefixes let the test suite prove no token ever reaches a log line.
+ACCESS_PREFIX = "sbxat_"
+REFRESH_PREFIX = "sbxrt_"
+
+
 def _token(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(24)
 
@@ -288,7 +293,7 @@ class SandboxState:
             sub=user.sub,
             email=user.email,
             scope=grant.scope,
-            refresh_token=_token(),
+            refresh_token=_token(REFRESH_PREFIX),
         )
         self._auths[auth.auth_id] = auth
         self._refresh_index[auth.refresh_token] = auth.auth_id
@@ -306,7 +311,7 @@ class SandboxState:
         # Rotation: the old refresh token dies, so a client that fails to store the new one
         # finds out at its next refresh, as it would with Cronofy.
         del self._refresh_index[refresh_token]
-        auth.refresh_token = _token()
+        auth.refresh_token = _token(REFRESH_PREFIX)
         self._refresh_index[auth.refresh_token] = auth.auth_id
         return auth, self._issue_access(auth)
 
@@ -319,7 +324,7 @@ class SandboxState:
 
     def _issue_access(self, auth: Authorization) -> AccessToken:
         access = AccessToken(
-            token=_token(),
+            token=_token(ACCESS_PREFIX),
             auth_id=auth.auth_id,
             expires_at=self.clock() + timedelta(seconds=self.access_token_ttl),
         )
