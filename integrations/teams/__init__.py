@@ -8,6 +8,8 @@ it stays in this folder behind plain-JSON addresses and neutral errors:
     chat.py     outbound gateway (TeamsChat, the ChatPort)
     errors.py   Bot Connector failures → ChatThrottled / ChatNotInstalled / …
     render.py   neutral Message → Adaptive Card 1.5 dict
+    form_card.py  neutral Form ⇄ Adaptive Card with inputs (people picker included)
+    form_turn.py  a submitted form card → Bot.submit → the form with errors, or "sent"
     address.py  plain-JSON conversation addresses
     auth.py     credentials and the adapter
 """

@@ -31,8 +31,9 @@ from botbuilder.schema import (
 
 from bot.errors import ChatNotFound
 from bot.identity import TEAMS, ChatProfile, Member, Recipient, SentMessage, TeamRef, UserRef
-from bot.messages import Message
+from bot.messages import Message, Section
 from bot.ports import Store
+from bot.records import UserRecord
 from integrations.teams import origin
 from integrations.teams.address import (
     CHANNEL_ID,
@@ -42,6 +43,7 @@ from integrations.teams.address import (
     with_conversation,
 )
 from integrations.teams.errors import connector_errors
+from integrations.teams.form_card import render_form
 from integrations.teams.render import CARD_CONTENT_TYPE, ActionKind, plain_text, render_card
 from integrations.teams.roster import PAGE_SIZE, member_email, roster_conversation, to_member
 
@@ -57,17 +59,23 @@ def message_activity(
 
     ``mentions=False`` shows people as plain names: a mention in a channel or group
     chat notifies that person, and calbot's answers there should not ping anyone.
+    A message with a ``form`` is that form, as a card with inputs; its blocks only
+    describe the form, so they become the card's fallback text.
     """
+    if message.form is not None:
+        fallback = " ".join(plain_text(b.text) for b in message.blocks if isinstance(b, Section))
+        card = render_form(message.form, actions=actions, fallback=fallback or message.text)
+    else:
+        card = render_card(message, actions=actions, names=None if mentions else {})
+    return card_activity(card, summary=message.text)
+
+
+def card_activity(card: dict[str, Any], *, summary: str) -> Activity:
     return Activity(
         type=ActivityTypes.message,
         # Teams shows `summary` in notifications and the activity feed instead of "Card".
-        summary=plain_text(message.text)[:200],
-        attachments=[
-            Attachment(
-                content_type=CARD_CONTENT_TYPE,
-                content=render_card(message, actions=actions, names=None if mentions else {}),
-            )
-        ],
+        summary=plain_text(summary)[:200],
+        attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=card)],
     )
 
 
@@ -118,31 +126,78 @@ class TeamsChat:
         await self._in_conversation(address, edit, what="update message")
 
     async def profile(self, user: UserRef) -> ChatProfile:
-        """Name and e-mail from the roster API (e-mail may be withheld), tz from our store."""
-        stored = await self._store.find_user(user) if self._store is not None else None
-        if stored is None:
-            raise ChatNotFound(f"unknown Teams user {user}")
-        known = ChatProfile(
-            display_name=stored.display_name,
-            email=stored.email,
-            tz=stored.tz,
-            is_admin=stored.is_admin,
-        )
-        address = stored.address or {}
-        if not address.get("conversation_id"):
-            return known  # no conversation to ask the roster API in
+        """Name and e-mail from the roster API (e-mail may be withheld), tz from our store.
 
+        ``user.user_id`` is an Entra object id, as the people picker and mentions give
+        them. Someone calbot cannot DM yet (never seen, or only stored without a Teams
+        id) is looked up in Teams and remembered with the address a DM needs: the core
+        asks for a profile right before it offers that person something.
+        """
+        stored = await self._store.find_user(user) if self._store is not None else None
+        address = (stored.address if stored else None) or {}
+        if stored is not None and address.get("conversation_id"):
+
+            async def lookup(ctx: TurnContext) -> Any:
+                member_id = address.get("user_id") or address.get("user_aad_id") or user.user_id
+                return await TeamsInfo.get_member(ctx, member_id)
+
+            member = await self._in_conversation(address, lookup, what="get member")
+            return _merge(_profile_of(stored), member)
+        # Learned from a roster (the first DM opens their 1:1), or no turn to look them
+        # up from (a job): what we know is all there is.
+        if stored is not None and (
+            address.get("user_id") or origin.current(user.workspace_id) is None
+        ):
+            return _profile_of(stored)
+        return await self._find_and_remember(user, stored)
+
+    async def _find_and_remember(self, user: UserRef, stored: UserRecord | None) -> ChatProfile:
+        """Find someone calbot has no DM address for, and store the one Teams gives.
+
+        First in the conversation being served (a team's roster when asked in a
+        channel); then in the bot's own 1:1 chat with them, which Teams opens (or hands
+        back) for an Entra object id when calbot is installed for that person. That
+        chat is where their offer goes anyway, and if it can't be opened they can't
+        get one: ``ChatNotInstalled``. Nobody by that id: ``ChatNotFound``.
+        """
+        served = origin.current(user.workspace_id)
+        if served is None:
+            raise ChatNotFound(f"unknown Teams user {user}")
+        base: Address = {
+            "service_url": served.service_url,
+            "tenant_id": user.workspace_id,
+            "bot_id": served.bot_id or f"28:{self._app_id}",
+            "bot_name": served.bot_name,
+            "channel_id": CHANNEL_ID,
+        }
+        member: Any = None
+        address: Address | None = None
+        if served.roster_id:
+            try:
+                member = await self._member_in(
+                    {**base, "conversation_id": served.roster_id}, user.user_id
+                )
+            except ChatNotFound:
+                member = None
+        if member is None:
+            address = await self.open_personal_chat(user, {**base, "user_aad_id": user.user_id})
+            member = await self._member_in(address, user.user_id)
+        teams_id = getattr(member, "id", None) or user.user_id
+        if address is None:
+            address = {**base, "conversation_id": None, "conversation_type": "personal"}
+        address = {**address, "user_id": teams_id, "user_aad_id": user.user_id}
+        profile = _merge(_profile_of(stored) if stored else ChatProfile(display_name=""), member)
+        if self._store is not None:
+            await self._store.upsert_members(
+                TEAMS, user.workspace_id, [(user.user_id, profile, address)]
+            )
+        return profile
+
+    async def _member_in(self, address: Address, member_id: str) -> Any:
         async def lookup(ctx: TurnContext) -> Any:
-            member_id = address.get("user_id") or address.get("user_aad_id") or user.user_id
             return await TeamsInfo.get_member(ctx, member_id)
 
-        member = await self._in_conversation(address, lookup, what="get member")
-        return ChatProfile(
-            display_name=getattr(member, "name", None) or known.display_name,
-            email=member_email(member) or known.email,
-            tz=known.tz,
-            is_admin=known.is_admin,
-        )
+        return await self._in_conversation(address, lookup, what="get member")
 
     async def members(self, workspace_id: str, team: TeamRef) -> list[Member]:
         """The roster of a team or group chat: one paged fetch, 500 members per call.
@@ -259,3 +314,23 @@ class TeamsChat:
         async with connector_errors(what):
             await self._adapter.continue_conversation(to_reference(address), callback, self._app_id)
         return result[0]
+
+
+def _profile_of(stored: UserRecord) -> ChatProfile:
+    return ChatProfile(
+        display_name=stored.display_name,
+        email=stored.email,
+        tz=stored.tz,
+        is_admin=stored.is_admin,
+    )
+
+
+def _merge(known: ChatProfile, member: Any) -> ChatProfile:
+    """What the roster says about a person over what we knew; tz and admin stay ours."""
+    return ChatProfile(
+        display_name=getattr(member, "name", None) or known.display_name,
+        email=member_email(member) or known.email,
+        tz=known.tz,
+        is_admin=known.is_admin,
+        is_bot=str(getattr(member, "id", None) or "").startswith("28:"),
+    )

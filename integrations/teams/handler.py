@@ -2,8 +2,9 @@
 
 Messages become ``Bot.command``; a card's ``Action.Submit`` (a message whose ``value``
 is the button's data) and ``Action.Execute`` (an ``adaptiveCard/action`` invoke) become
-``Bot.action``; install and conversation updates only remember where to DM the user.
-Nothing here sends proactively: replies go back into the same turn.
+``Bot.action``, or ``Bot.submit`` when the card was a form (see ``form_turn.py``);
+install and conversation updates only remember where to DM the user. Nothing here
+sends proactively: replies go back into the same turn.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from integrations.teams import origin
 from integrations.teams.address import Address, from_activity, tenant_of
 from integrations.teams.chat import message_activity
 from integrations.teams.errors import connector_errors
+from integrations.teams.form_card import executed_submission, submission_of
+from integrations.teams.form_turn import replace_form, submit_form
 from integrations.teams.mentions import is_person, mentions_of, neutral_text
 from integrations.teams.render import CARD_CONTENT_TYPE, render_card
 from integrations.teams.roster import member_email
@@ -60,6 +63,13 @@ class CalbotTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity: Activity = turn_context.activity
         actor = await self.actor(turn_context)
+        submission = submission_of(activity.value)
+        if submission is not None:
+            outcome = await submit_form(self._bot, self._store, actor, submission, "submit")
+            await replace_form(turn_context, outcome.card)
+            if outcome.reply is not None:
+                await self._reply(turn_context, outcome.reply)
+            return
         pressed = submitted_action(activity.value)
         if pressed is not None:
             reply = await self._bot.action(actor, *pressed)
@@ -78,6 +88,18 @@ class CalbotTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]
         # Handled here, not in on_adaptive_card_invoke: the SDK's typed response can't
         # carry a string value and serialises its own error replies into a 500
         # (reference/teams.md §2.4). A plain dict body goes out as is.
+        submission = executed_submission(turn_context.activity.value)
+        if submission is not None:
+            actor = await self.actor(turn_context)
+            outcome = await submit_form(self._bot, self._store, actor, submission, "execute")
+            if outcome.reply is not None:
+                await self._reply(turn_context, outcome.reply)
+            # The form the user pressed is replaced: by itself with the errors marked,
+            # or by the short "sent" card.
+            return InvokeResponse(
+                status=200,
+                body={"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": outcome.card},
+            )
         pressed = executed_action(turn_context.activity.value)
         if pressed is None:
             return invoke_error(400, "BadRequest", "expected an Action.Execute with data.action_id")

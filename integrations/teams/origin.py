@@ -30,6 +30,9 @@ class Origin:
     tenant_id: str
     bot_id: str | None = None
     bot_name: str | None = None
+    # Where people can be looked up while serving it: the team (its roster) for a
+    # channel message, else the chat itself (a group chat, or the asker's 1:1 chat).
+    roster_id: str | None = None
 
 
 _current: ContextVar[Origin | None] = ContextVar("calbot_teams_origin", default=None)
@@ -37,11 +40,16 @@ _current: ContextVar[Origin | None] = ContextVar("calbot_teams_origin", default=
 
 def origin_of(activity: Activity) -> Origin:
     bot = activity.recipient
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    team = data.get("team")
+    team_id = team.get("id") if isinstance(team, dict) else None
+    conversation = activity.conversation
     return Origin(
         service_url=activity.service_url or DEFAULT_SERVICE_URL,
         tenant_id=tenant_of(activity),
         bot_id=bot.id if bot else None,
         bot_name=bot.name if bot else None,
+        roster_id=str(team_id) if team_id else (conversation.id if conversation else None),
     )
 
 

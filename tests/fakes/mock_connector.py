@@ -77,8 +77,13 @@ class _Fault:
 class MockConnector:
     """An aiohttp Bot Connector on 127.0.0.1, random port. Use as an async context manager."""
 
-    def __init__(self, *, page_size_default: int = 200) -> None:
+    def __init__(self, *, page_size_default: int = 200, strict_members: bool = False) -> None:
         self.calls: list[ConnectorCall] = []
+        # False: GET members/{id} finds any known member in any conversation. True:
+        # only members of that conversation (its roster, or the 1:1 chat with them),
+        # and a 1:1 chat can only be created with someone who exists, which is the
+        # most Teams promises.
+        self.strict_members = strict_members
         # Teams ids (29:…) and Entra object ids both resolve to the same member record.
         self.members: dict[str, dict[str, Any]] = {}
         # conversation (or team) id → ordered member ids for the paged roster.
@@ -307,6 +312,9 @@ class MockConnector:
             return self._create(call)
         if call.route == "member":
             member = self.members.get(call.member_id or "")
+            if member is not None and self.strict_members:
+                roster = self.rosters.get(call.conversation_id or "", [])
+                member = member if member["id"] in roster else None
             if member is None:
                 return _error(404, "MemberNotFoundInConversation", "member not found")
             return web.json_response(member)
@@ -320,8 +328,16 @@ class MockConnector:
         if not members or not isinstance(members[0], dict) or not members[0].get("id"):
             return _error(400, "BadArgument", "members[0].id is required")
         tenant = body.get("tenantId") or (body.get("channelData") or {}).get("tenant", {}).get("id")
-        key = (str(tenant), str(members[0]["id"]))
+        member_id = str(members[0]["id"])
+        known = self.members.get(member_id)
+        if known is None and self.strict_members:
+            return _error(404, "NotFound", "no such user in this tenant")
+        # Teams ids and Entra object ids both name the same person, and the same chat.
+        key = (str(tenant), known["id"] if known else member_id)
         conversation_id = self.personal_chats.setdefault(key, f"a:personal-{next(self._ids)}")
+        roster = self.rosters.setdefault(conversation_id, [])
+        if known and known["id"] not in roster:
+            roster.append(known["id"])
         return web.json_response(
             {"id": conversation_id, "activityId": None, "serviceUrl": self.url}, status=201
         )

@@ -8,8 +8,9 @@ from email.utils import format_datetime
 import pytest
 
 from bot.errors import ChatError, ChatNotFound, ChatNotInstalled, ChatThrottled, ChatTransient
-from bot.identity import TEAMS, Recipient, SentMessage, UserRef
+from bot.identity import TEAMS, ChatProfile, Recipient, SentMessage, UserRef
 from bot.messages import simple
+from integrations.teams import origin
 from integrations.teams.chat import TeamsChat
 from integrations.teams.errors import retry_after
 from tests.integrations.teams.conftest import (
@@ -20,6 +21,7 @@ from tests.integrations.teams.conftest import (
     TENANT,
     TeamsHarness,
 )
+from tests.integrations.teams.team_fixtures import BOB, seed_team
 
 ALICE = UserRef(TEAMS, TENANT, ALICE_AAD)
 
@@ -192,3 +194,37 @@ async def test_outbox_gives_up_on_an_uninstalled_app(teams: TeamsHarness) -> Non
     await teams.runtime.outbox.drain()
     assert len(teams.connector.calls) == 1
     assert await teams.runtime.store.next_due() is None  # dead, not retried
+
+
+# --- profiles of people picked by Entra object id -------------------------------------
+
+
+async def test_profile_of_someone_stored_without_an_address_finds_and_keeps_one(
+    teams: TeamsHarness,
+) -> None:
+    """A row with no Teams address (e.g. made from the store) is looked up while a turn
+    is being served, in that turn's conversation, and keeps what a DM needs."""
+    seed_team(teams.connector)
+    await teams.runtime.store.upsert_user(BOB.ref, ChatProfile("Bob", None, "America/Denver"))
+    served = origin.Origin(teams.connector.url, TENANT, BOT_ID, "calbot", PERSONAL_CHAT)
+    with origin.serving(served):
+        profile = await chat(teams).profile(BOB.ref)
+    assert (profile.display_name, profile.email, profile.tz) == (
+        "Bob Baker",
+        "bob@contoso.com",
+        "America/Denver",
+    )
+    (lookup,) = teams.connector.find("member")
+    assert (lookup.conversation_id, lookup.member_id) == (PERSONAL_CHAT, BOB.aad)
+    stored = await teams.runtime.store.find_user(BOB.ref)
+    assert stored is not None and stored.address is not None
+    assert stored.address["user_id"] == BOB.teams_id
+    assert stored.address["service_url"] == teams.connector.url
+    assert stored.address["conversation_id"] is None  # the first DM opens the 1:1
+
+
+async def test_profile_outside_a_turn_keeps_to_what_is_stored(teams: TeamsHarness) -> None:
+    await teams.runtime.store.upsert_user(BOB.ref, ChatProfile("Bob", "bob@contoso.com"))
+    profile = await chat(teams).profile(BOB.ref)
+    assert profile.display_name == "Bob"
+    assert teams.connector.calls == []
