@@ -110,6 +110,8 @@ class Bot:
             return await self.propose.cancel(actor, value)
         if action_id == "propose.next":
             return await self.propose.next_window(actor, value)
+        if action_id == "propose.nudge":
+            return await self.propose.nudge(actor, value)
         if action_id == "propose.retry":
             return await self.propose.retry(actor, value)
         if action_id in {"consent.open_link", "health.relink"}:

@@ -35,6 +35,7 @@ class OutboxWorker:
         lease_seconds: float = 60.0,
         batch: int = 50,
         on_batch_progress: Callable[[str, str], Awaitable[None]] | None = None,
+        concurrency: int = 1,
     ) -> None:
         self._store = store
         self._chats = chats
@@ -42,6 +43,9 @@ class OutboxWorker:
         self._max_attempts = max_attempts
         self._lease = lease_seconds
         self._batch = batch
+        # How many messages of a batch may be in flight at once (to different people;
+        # one person's messages always go in order). 1 = strictly one after another.
+        self._concurrency = max(1, concurrency)
         self._wake = asyncio.Event()
         self.on_batch_progress = on_batch_progress
 
@@ -57,29 +61,58 @@ class OutboxWorker:
         for item in claimed:
             if item.batch:
                 batches[item.batch] = item.platform
-            pause = throttled_until.get(item.platform)
-            if pause is not None:
-                # The platform just said 429: leave the rest of its batch for later.
-                await self._store.mark_retry(
-                    item.id, "waiting for rate limit", self._clock.now() + timedelta(seconds=pause)
-                )
-                continue
-            try:
-                await self._deliver(item)
-            except ChatThrottled as exc:
-                throttled_until[item.platform] = exc.retry_after
-                await self._store.mark_retry(
-                    item.id, str(exc), self._clock.now() + timedelta(seconds=exc.retry_after)
-                )
-            except UNDELIVERABLE as exc:
-                log.warning("outbox %s undeliverable: %s", item.key, type(exc).__name__)
-                await self._store.mark_dead(item.id, type(exc).__name__)
-            except Exception as exc:
-                await self._retry_or_give_up(item, exc)
+        if self._concurrency == 1:
+            for item in claimed:
+                await self._attempt(item, throttled_until)
+        else:
+            await self._attempt_concurrently(claimed, throttled_until)
         if self.on_batch_progress is not None:
             for batch, platform in batches.items():
                 await self.on_batch_progress(batch, platform)
         return len(claimed)
+
+    async def _attempt(self, item: ClaimedMessage, throttled_until: dict[str, float]) -> None:
+        pause = throttled_until.get(item.platform)
+        if pause is not None:
+            # The platform just said 429: leave the rest of its batch for later.
+            await self._store.mark_retry(
+                item.id, "waiting for rate limit", self._clock.now() + timedelta(seconds=pause)
+            )
+            return
+        try:
+            await self._deliver(item)
+        except ChatThrottled as exc:
+            throttled_until[item.platform] = exc.retry_after
+            await self._store.mark_retry(
+                item.id, str(exc), self._clock.now() + timedelta(seconds=exc.retry_after)
+            )
+        except UNDELIVERABLE as exc:
+            log.warning("outbox %s undeliverable: %s", item.key, type(exc).__name__)
+            await self._store.mark_dead(item.id, type(exc).__name__)
+        except Exception as exc:
+            await self._retry_or_give_up(item, exc)
+
+    async def _attempt_concurrently(
+        self, claimed: list[ClaimedMessage], throttled_until: dict[str, float]
+    ) -> None:
+        """Up to `concurrency` sends in flight, so a fan-out is not bound by round trips.
+
+        Messages to one person (or edits of one message) form a lane and go in order.
+        """
+        lanes: dict[object, list[ClaimedMessage]] = {}
+        for item in claimed:
+            lane = item.recipient.user if item.recipient is not None else item.edit_of
+            lanes.setdefault(lane or item.key, []).append(item)
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def run(items: list[ClaimedMessage]) -> None:
+            for item in items:
+                async with gate:
+                    await self._attempt(item, throttled_until)
+
+        async with asyncio.TaskGroup() as group:
+            for items in lanes.values():
+                group.create_task(run(items))
 
     async def _deliver(self, item: ClaimedMessage) -> None:
         chat = self._chats.get(item.platform)

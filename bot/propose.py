@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -63,6 +63,8 @@ class ProposeService:
         self._ttl = ttl
         self._invite_candidate = invite_candidate
         self._wake = wake_outbox or (lambda: None)
+        # Set by the composition root: ConnectFlow.send_link, for the coordinator's nudges.
+        self.send_link: Callable[..., Awaitable[object]] | None = None
 
     # --- creating ------------------------------------------------------------------------
 
@@ -278,6 +280,30 @@ class ProposeService:
             if participant.state == "none_work":
                 await self._store.set_participant_state(participant.id, "invited")
         return await self.search(proposal.id, shift_days=span)
+
+    async def nudge(self, actor: Actor, value: str) -> Message:
+        """The coordinator asks an interviewer on their own panel to connect."""
+        proposal_id, _, uid = value.partition(":")
+        proposal = await self._coordinated(actor, proposal_id)
+        if isinstance(proposal, Message):
+            return proposal
+        person = next((p for p in proposal.active if p.user.ref.user_id == uid), None)
+        if person is None:
+            return simple("That person isn't on this panel.")
+        if self.send_link is None:
+            return simple("Nudging isn't available here.")
+        name = proposal.coordinator.display_name or proposal.coordinator.ref.user_id
+        day = self._clock.now().date().isoformat()
+        try:
+            await self.send_link(
+                person.user,
+                asked_by=name,
+                key=f"nudge:{person.user.id}:{day}",
+                guard=f"unless_connected:{person.user.id}",
+            )
+        except Exception:  # the same person was already nudged today
+            return simple(f"{person.user.display_name or uid} was already nudged today.")
+        return simple(f"I've sent {person.user.display_name or uid} a link to connect.")
 
     async def retry(self, actor: Actor, value: str) -> Message:
         proposal = await self._coordinated(actor, value)

@@ -162,7 +162,7 @@ def not_connected_card(proposal_id: int, names: list[tuple[str, str]]) -> Messag
     """Interviewers who must connect first, each with a Nudge button."""
     lines = "\n".join(f"• <@{uid}|{name}>" for uid, name in names)
     buttons = [
-        Button(label=f"Nudge {name}"[:70], action_id="status.nudge_one", value=uid)
+        Button(label=f"Nudge {name}"[:70], action_id="propose.nudge", value=f"{proposal_id}:{uid}")
         for uid, name in names[:10]
     ]
     buttons.append(

@@ -167,6 +167,7 @@ async def build_runtime(
         ttl=timedelta(hours=settings.CALBOT_PROPOSAL_TTL_HOURS),
         wake_outbox=wake,
     )
+    propose.send_link = connect.send_link
     bot = Bot(store=store, connect=connect, team=team, consent=consent, propose=propose)
     health = HealthService(
         store=store,

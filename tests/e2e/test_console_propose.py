@@ -140,6 +140,10 @@ async def test_unconnected_interviewers_are_named_with_a_nudge_button(
     assert "haven't connected" in reply.blocks[0].text  # type: ignore[union-attr]
     labels = [b.label for b in reply.buttons()]
     assert labels == ["Nudge Erin Evans", "Search again"]
+    nudged = await alice.press(reply.buttons()[0])  # alice coordinates but isn't an admin
+    assert nudged is not None and nudged.text == "I've sent Erin Evans a link to connect."
+    await calbot.settle()
+    assert "Alice Coordinator asked you" in calbot.session("erin").last_dm().message.blocks[1].text  # type: ignore[union-attr]
     await _connect(calbot, "erin")
     again = await alice.press(reply.buttons()[1])
     assert again is not None and again.text.startswith("I've offered")

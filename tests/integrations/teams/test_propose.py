@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.identity import ChatProfile
 from bot.slots.display import format_slot
 from integrations.teams.form_card import FORM_VERB, PEOPLE_DATASET
 from tests.integrations.teams.conftest import PERSONAL_CHAT, TeamsHarness
@@ -268,16 +267,13 @@ async def test_a_picked_person_calbot_never_met_is_found_and_can_be_nudged(
     assert created.body["members"] == [{"id": ERIN.aad}]
     erin_chat = created.response["id"]
 
-    # Nudging is for admins (a personal chat carries no role: the stored flag decides).
-    await teams.runtime.store.upsert_user(
-        ALICE.ref, ChatProfile(ALICE.name, ALICE.email, "Europe/London", is_admin=True)
-    )
+    # The coordinator may nudge her own panel, admin or not.
     nudge = next(
         a
         for element in answer.cards[0]["body"]
         if element["type"] == "ActionSet"
         for a in element["actions"]
-        if a["data"]["action_id"] == "status.nudge_one"
+        if a["data"]["action_id"] == "propose.nudge"
     )
     await teams.post(teams.activity("submit_personal", value=nudge["data"]))
     await teams.runtime.outbox.drain()
