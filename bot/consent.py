@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 from bot import consent_cards
 from bot.connect import Actor, ConnectFlow
 from bot.errors import ChatError
-from bot.identity import TEAMS, Recipient, TeamRef
+from bot.identity import TEAMS, ChatProfile, Recipient, TeamRef
 from bot.messages import Message, simple
 from bot.ports import (
     ChatPort,
@@ -217,6 +218,16 @@ class ConsentService:
             settings.get("consent_option"),
         )
 
+    async def on_installed(self, actor: Actor) -> None:
+        """calbot was just added to a workspace: DM the installer the onboarding card, so a
+        strict tenant can be approved before the first interviewer sees "Need admin
+        approval"."""
+        user = await self._store.upsert_user(actor.user, actor.profile, actor.address)
+        card = await self.setup(replace(actor, profile=_as_admin(actor)))
+        key = f"onboarding:{user.ref.platform}:{user.ref.workspace_id}:{user.id}"
+        await self._store.enqueue([_dm(user, key, card.to_json())])
+        self._wake()
+
     async def choose_option(self, actor: Actor, letter: str) -> Message:
         if not self._is_admin(actor):
             return simple(NOT_ADMIN)
@@ -368,6 +379,12 @@ class ConsentService:
             [_dm(user, f"{link.message_key}:{suffix}", card.to_json(), edit_of=link.message_key)]
         )
         self._wake()
+
+
+def _as_admin(actor: Actor) -> ChatProfile:
+    """Whoever installs an app in a workspace is allowed to set it up."""
+    profile = actor.profile or ChatProfile()
+    return replace(profile, is_admin=True)
 
 
 def _dm(

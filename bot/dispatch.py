@@ -142,6 +142,10 @@ class Bot:
             return await self.propose.submit(actor, values)
         return simple("That form is no longer active.")
 
+    async def installed(self, actor: Actor) -> None:
+        """The app was installed (Slack OAuth, Teams installationUpdate) by `actor`."""
+        await self.consent.on_installed(actor)
+
     async def attachment(self, actor: Actor, reference: str) -> Message | None:
         """A file the person shared with the bot (a screenshot of an error page)."""
         return await self.consent.on_attachment(actor, reference)

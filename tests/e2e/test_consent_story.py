@@ -238,3 +238,16 @@ async def test_admin_setup_records_the_consent_option_and_the_report_shows_it(
     await alice.say("/calendar team #interviewers")
     await calbot.settle()
     assert "consent policy: Option B" in _text(alice.last_dm().message)
+
+
+async def test_installing_calbot_dms_the_installer_the_onboarding_card(
+    calbot: RunningCalbot,
+) -> None:
+    _org(calbot)
+    bob = calbot.session("bob")  # not a workspace admin, but he installed the app
+    await calbot.runtime.bot.installed(bob.actor())
+    await calbot.runtime.bot.installed(bob.actor())  # a repeated install event
+    await calbot.settle()
+    cards = [dm for dm in bob.inbox() if "Set up calendar access" in dm.message.text]
+    assert len(cards) == 1
+    assert TENANT_GUID in _text(cards[0].message)
