@@ -127,6 +127,8 @@ class CalbotTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         await self.remember(turn_context)
+        # Whoever installed the app gets the consent onboarding card (once per install).
+        await self._bot.installed(await self.actor(turn_context))
 
     async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
         # Later sends fail with 403 BotNotInConversationRoster → ChatNotInstalled.

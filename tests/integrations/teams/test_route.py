@@ -215,6 +215,15 @@ async def test_personal_install_stores_the_address_for_later_dms(teams: TeamsHar
     assert sent.ref["activity_id"] == teams.connector.sent_id(dm)
 
 
+async def test_the_installer_gets_the_consent_onboarding_card_once(teams: TeamsHarness) -> None:
+    await teams.post(teams.activity("installation_update_personal"))
+    await teams.post(teams.activity("installation_update_personal", id="install-2"))
+    await teams.runtime.outbox.drain()
+    cards = [c for c in teams.connector.posts(PERSONAL_CHAT) if "adminconsent" in str(c.body)]
+    assert len(cards) == 1
+    assert "Set up calendar access" in str(cards[0].body)
+
+
 async def test_bot_added_to_a_personal_chat_stores_the_address(teams: TeamsHarness) -> None:
     response = await teams.post(teams.activity("conversation_update_personal"))
     assert response.status == 201
