@@ -8,13 +8,13 @@ from bot.messages import Actions, Button, Context, Divider, Fields, Header, Mess
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
-_MENTION = re.compile(r"<@([^>]+)>")
+_MENTION = re.compile(r"<@([^>|]+)(?:\|([^>]*))?>")
 
 
 def plain(text: str) -> str:
     text = _BOLD.sub(r"\1", text)
     text = _LINK.sub(r"\1 <\2>", text)
-    return _MENTION.sub(r"@\1", text)
+    return _MENTION.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
 
 
 def render(message: Message, *, first_button: int = 1) -> str:

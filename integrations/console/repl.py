@@ -125,7 +125,10 @@ class Repl:
         )
         self.write(f"Browser: {visit.title} (HTTP {visit.status})")
         if visit.text:
-            self.write(f"The page says:\n{visit.text}\n(Paste any of it here to tell calbot.)")
+            self.write(f"The page says:\n{visit.text}")
+            self.write("Paste it to calbot, as a person would copy it from the page? [y/n]")
+            if ((await self.read()) or "y").strip().lower().startswith("y"):
+                self._reply(await self.session.say(visit.text))
 
     async def sandbox_command(self, words: list[str]) -> None:
         """`sandbox block contoso.com [need_admin_approval|app_blocked|not_assigned]`."""
