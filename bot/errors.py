@@ -7,6 +7,17 @@ class CalbotError(Exception):
     """Base class for errors the core knows how to explain."""
 
 
+# --- storage ---------------------------------------------------------------------
+
+
+class StoreUnavailable(CalbotError):
+    """The database could not be reached (down, restarting, a dropped connection).
+
+    Nothing of the failed call was written (each store call is one transaction); the
+    same request can simply be made again once the database is back.
+    """
+
+
 # --- calendar (Cronofy) -------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
-from bot.errors import ChatNotFound, ChatNotInstalled, ChatThrottled
+from bot.errors import ChatNotFound, ChatNotInstalled, ChatThrottled, StoreUnavailable
 from bot.identity import SentMessage
 from bot.messages import Message
 from bot.ports import ChatPort, Clock, Store
@@ -180,6 +180,10 @@ class OutboxWorker:
             try:
                 while await self.deliver_due():
                     pass
+            except StoreUnavailable as exc:
+                # Expected while the database restarts: one line per tick, no traceback.
+                # Rows this pass had claimed are retried once their lease runs out.
+                log.warning("outbox pass: database unavailable (%s); retrying next tick", exc)
             except Exception:
                 log.exception("outbox pass failed; retrying next tick")
             try:

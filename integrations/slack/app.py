@@ -26,8 +26,36 @@ log = logging.getLogger(__name__)
 
 SLACK_API_URL = "https://slack.com/api/"
 EVENTS_PATH = "/slack/events"
+SLACK_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "application/json"})
 WEB_API_TIMEOUT = 10  # seconds; the outbox retries a timed-out call later
 SOCKET_CONNECT_WAIT = 10.0  # seconds the start hook waits for the first WebSocket
+
+
+# Top-level fields bolt (and our listeners) call `.get` on when present.
+_OBJECT_FIELDS = ("user", "team", "channel", "container", "view", "event", "message")
+
+
+def well_formed(body: object) -> bool:
+    """The shapes bolt assumes without checking: its matchers index `actions[0]
+    ["action_id"]` and `view["callback_id"]`, so a payload that differs (only ever a
+    crafted one, but possibly correctly signed) would raise inside bolt as a 500."""
+    if not isinstance(body, dict):
+        return False
+    for key in _OBJECT_FIELDS:
+        if key in body and body[key] is not None and not isinstance(body[key], dict):
+            return False
+    if "view" in body and not isinstance(body["view"], dict):
+        return False
+    if body.get("type") == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return False
+        for action in actions:
+            if not isinstance(action, dict) or not isinstance(action.get("action_id"), str):
+                return False
+            if not isinstance(action.get("block_id", ""), str):
+                return False
+    return True
 
 
 def client_factory(
@@ -58,7 +86,18 @@ class SlackAdapter:
 
     async def handle_events(self, request: web.Request) -> web.Response:
         """`POST /slack/events`: commands, interactivity and events share this URL."""
-        response = await self.app.async_dispatch(await to_bolt_request(request))
+        # Bolt parses the body before it checks the signature, and a body it can't parse
+        # (bad JSON, a `payload` that is not an object) raises out of it as a 500. Slack
+        # only ever sends these two types, so anything else is refused before parsing.
+        if request.content_type not in SLACK_CONTENT_TYPES:
+            return web.json_response({"error": "unsupported content type"}, status=415)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except (ValueError, TypeError, AttributeError, KeyError):
+            return web.json_response({"error": "malformed request body"}, status=400)
+        if not well_formed(bolt_request.body):
+            return web.json_response({"error": "malformed request body"}, status=400)
+        response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 
     async def start_socket_mode(self, wait: float = SOCKET_CONNECT_WAIT) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from bot.messages import Actions, Button, Context, Divider, Fields, Header, Message, Section
 
 MAX_BLOCKS = 50
+MAX_HOME_BLOCKS = 100  # a Home tab view takes twice a message's blocks
 MAX_SECTION_TEXT = 3000
 MAX_FIELDS = 10
 MAX_FIELD_TEXT = 2000
@@ -94,8 +95,8 @@ def fallback_text(message: Message) -> str:
     return truncate(to_mrkdwn(message.text), MAX_FALLBACK_TEXT) or " "
 
 
-def render_blocks(message: Message) -> list[dict[str, Any]]:
-    """Block Kit blocks for a message: at most 50, each within Slack's limits."""
+def render_blocks(message: Message, *, max_blocks: int = MAX_BLOCKS) -> list[dict[str, Any]]:
+    """Block Kit blocks for a message: at most `max_blocks`, each within Slack's limits."""
     blocks: list[dict[str, Any]] = []
     used_ids: set[str] = set()
     button_index = 0
@@ -126,9 +127,9 @@ def render_blocks(message: Message) -> list[dict[str, Any]]:
         # chat.update keeps the old blocks when none are sent, so always send some.
         blocks = [_section(chunk) for chunk in _chunks(to_mrkdwn(message.text))]
         blocks = blocks or [_section("…")]  # Slack rejects empty text; an empty card is a bug
-    if len(blocks) > MAX_BLOCKS:
+    if len(blocks) > max_blocks:
         blocks = [
-            *blocks[: MAX_BLOCKS - 1],
+            *blocks[: max_blocks - 1],
             {"type": "context", "elements": [_mrkdwn("_(message shortened: too long for Slack)_")]},
         ]
     return blocks
@@ -213,6 +214,11 @@ def _button(button: Button, index: int, used_ids: set[str]) -> dict[str, Any]:
 def _escape_url(url: str) -> str:
     # Inside <url|label> only these would end the link early.
     return url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+
+
+def home_view(message: Message) -> dict[str, Any]:
+    """The App Home tab for `views.publish` (up to 100 blocks; no fallback text there)."""
+    return {"type": "home", "blocks": render_blocks(message, max_blocks=MAX_HOME_BLOCKS)}
 
 
 def render(message: Message) -> dict[str, Any]:

@@ -10,19 +10,25 @@ Use it with the real slack_sdk/slack-bolt clients by pointing their base URL at
         [post] = slack.calls_to("chat.postMessage")
         assert post.params["channel"] == slack.dm_channel("U1")
 
-Methods: auth.test, conversations.open, chat.postMessage, chat.update,
-chat.postEphemeral, users.info, users.list, conversations.members and
-usergroups.users.list (cursor-paginated like Slack; any verb; form, query or JSON
-parameters), and
-``POST /response/{id}`` for ``respond()``. Every call is recorded as a ``Call``.
+Methods: auth.test, conversations.open, chat.postMessage (with message ``metadata``),
+chat.update, chat.postEphemeral, conversations.history (``include_all_metadata``),
+views.publish (Home tabs, up to 100 blocks), users.info, users.list,
+conversations.members and usergroups.users.list (cursor-paginated like Slack; any verb;
+form, query or JSON parameters), and ``POST /response/{id}`` for ``respond()``. Every
+call is recorded as a ``Call``.
+Workspaces: a token belongs to one team (``tokens={"xoxb-test": "T1", "xoxb-t2": "T2"}``)
+and, like Slack, only sees users, channels, user groups and DMs of its own team.
 Socket Mode: ``apps.connections.open`` (app token ``xapp-test``) hands out
 ``ws://…/socket``; ``await mock.socket_send(type, payload)`` pushes an envelope to the
 connected client and ``await mock.socket_ack(envelope_id)`` returns its acknowledgement.
 Faults: ``fail_next(n, status=429, retry_after=...)`` or ``fail_next(n, status=503)``
 answer the next n Web API calls with that HTTP error; ``fail_method(method, error)``
 answers one method with ``ok: false``; ``hold(method)`` parks calls to a method until
-the returned event is set. Blocks are parsed with ``slack_sdk.models.blocks`` and
-rejected with ``invalid_blocks`` like Slack does.
+the returned event is set; ``set_latency(seconds, method=...)`` answers slowly (after
+the work is done, so a client that dies meanwhile leaves a message that landed unseen);
+``rate_limit(method, per_second)`` answers 429 + ``Retry-After`` beyond a fixed or sliding
+one-second window. Blocks are parsed with ``slack_sdk.models.blocks`` and rejected with
+``invalid_blocks`` like Slack does.
 """
 
 from __future__ import annotations
@@ -30,7 +36,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +51,8 @@ from slack_sdk.models.blocks import Block
 BOT_USER_ID = "UCALBOT"
 BOT_ID = "BCALBOT"
 MAX_BLOCKS = 50
+MAX_HOME_BLOCKS = 100
+MAX_HISTORY_PAGE = 999
 
 
 @dataclass
@@ -55,6 +66,7 @@ class Call:
     status: int = 200
     response: Any = None
     path: str = ""
+    received_at: float = 0.0  # time.monotonic() when the request arrived
 
     @property
     def ok(self) -> bool:
@@ -115,6 +127,7 @@ class MockChannel:
     members: list[str] = field(default_factory=list)
     private: bool = False
     bot_member: bool = True
+    team: str = "T1"
 
 
 @dataclass
@@ -125,6 +138,39 @@ class PostedMessage:
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier versions
+    metadata: dict[str, Any] | None = None
+    landed_at: float = 0.0  # time.monotonic() when it was stored
+
+
+@dataclass
+class _RateLimit:
+    """At most `per_second` answered calls per one-second window, then 429."""
+
+    per_second: int
+    sliding: bool
+    retry_after: float
+    answered: deque[float] = field(default_factory=deque)  # sliding: times in the window
+    window_start: float = 0.0  # fixed: start of the current window
+    window_count: int = 0
+    rejected: int = 0
+
+    def admit(self, now: float) -> bool:
+        if self.sliding:
+            while self.answered and self.answered[0] <= now - 1.0:
+                self.answered.popleft()
+            if len(self.answered) >= self.per_second:
+                self.rejected += 1
+                return False
+            self.answered.append(now)
+            return True
+        if now - self.window_start >= 1.0:
+            self.window_start = math.floor(now)
+            self.window_count = 0
+        if self.window_count >= self.per_second:
+            self.rejected += 1
+            return False
+        self.window_count += 1
+        return True
 
 
 @dataclass
@@ -147,6 +193,10 @@ class MockSlack:
         self.messages: dict[tuple[str, str], PostedMessage] = {}
         self.channels: dict[str, MockChannel] = {}
         self.usergroups: dict[str, list[str]] = {}
+        self.usergroup_teams: dict[str, str] = {}
+        self.views: dict[str, dict[str, Any]] = {}  # user id → published Home view
+        self.latency: dict[str | None, float] = {}
+        self.rate_limits: dict[str, _RateLimit] = {}
         self.page_cap = 1000  # largest page any paginated method returns
         self._dm_of: dict[str, str] = {}
         self._ts = itertools.count(1)
@@ -221,14 +271,22 @@ class MockSlack:
         name: str = "",
         private: bool = False,
         bot_member: bool = True,
+        team: str | None = None,
     ) -> MockChannel:
-        channel = MockChannel(channel_id, name or channel_id.lower(), list(members or []), private)
-        channel.bot_member = bot_member
+        channel = MockChannel(
+            channel_id,
+            name or channel_id.lower(),
+            list(members or []),
+            private,
+            bot_member,
+            team or self.team,
+        )
         self.channels[channel_id] = channel
         return channel
 
-    def add_usergroup(self, group_id: str, members: list[str]) -> None:
+    def add_usergroup(self, group_id: str, members: list[str], *, team: str | None = None) -> None:
         self.usergroups[group_id] = list(members)
+        self.usergroup_teams[group_id] = team or self.team
 
     def dm_channel(self, user_id: str) -> str:
         """The DM channel id conversations.open returns for a user (stable per user)."""
@@ -261,6 +319,25 @@ class MockSlack:
         if event is not None:
             event.set()
 
+    def set_latency(self, seconds: float, *, method: str | None = None) -> None:
+        """Answer calls (of `method`, or all) `seconds` late, after doing their work."""
+        self.latency[method] = seconds
+
+    def rate_limit(
+        self,
+        method: str,
+        per_second: int,
+        *,
+        sliding: bool = False,
+        retry_after: float = 1,
+    ) -> None:
+        """Answer 429 + Retry-After to calls of `method` beyond `per_second` per second.
+
+        Fixed windows start on whole seconds of the mock's monotonic clock; a sliding
+        window counts the calls answered in the last second.
+        """
+        self.rate_limits[method] = _RateLimit(per_second, sliding, retry_after)
+
     def reset_calls(self) -> None:
         self.calls.clear()
 
@@ -269,11 +346,33 @@ class MockSlack:
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
+    def landed(self, event_type: str | None = None) -> list[PostedMessage]:
+        """Messages posted so far (with metadata of `event_type`, if given), oldest first.
+
+        Counted when stored, before any latency: a message can land although its poster
+        never saw the answer.
+        """
+        return [
+            m
+            for m in self.messages.values()
+            if event_type is None or (m.metadata or {}).get("event_type") == event_type
+        ]
+
+    def dms_to(self, user_id: str) -> list[PostedMessage]:
+        """Top-level messages in the bot's DM with a user."""
+        channel = self._dm_of.get(user_id)
+        return [m for m in self.messages.values() if m.channel == channel and not m.thread_ts]
+
     async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Wait until at least `count` calls of `method` were answered; returns them."""
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(lambda: len(self.calls_to(method)) >= count)
         return self.calls_to(method)
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until `predicate()` holds; it is checked whenever a call did its work."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(predicate)
 
     @property
     def socket_count(self) -> int:
@@ -335,16 +434,28 @@ class MockSlack:
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params = await _params(request)
-        call = Call(method, params, dict(request.headers), request.method, path=request.path)
+        call = Call(
+            method,
+            params,
+            dict(request.headers),
+            request.method,
+            path=request.path,
+            received_at=time.monotonic(),
+        )
         hold = self._holds.get(method)
         if hold is not None:
             await hold.wait()
         try:
-            response = self._fault_response(method)
+            response = self._fault_response(method) or self._rate_limited(method)
             if response is None:
                 response = self._dispatch(method, params, request)
             call.status = response.status
             call.response = _body_of(response)
+            delay = self.latency.get(method, self.latency.get(None, 0.0))
+            if delay:
+                async with self._changed:
+                    self._changed.notify_all()  # the work is done: `wait_until` may look
+                await asyncio.sleep(delay)
             return response
         finally:
             await self._record(call)
@@ -384,6 +495,16 @@ class MockSlack:
         self._faults = [f for f in self._faults if f.remaining > 0]
         return None
 
+    def _rate_limited(self, method: str) -> web.Response | None:
+        limit = self.rate_limits.get(method)
+        if limit is None or limit.admit(time.monotonic()):
+            return None
+        return web.json_response(
+            {"ok": False, "error": "ratelimited"},
+            status=429,
+            headers={"Retry-After": f"{limit.retry_after:g}"},
+        )
+
     def _dispatch(self, method: str, params: dict[str, Any], request: web.Request) -> web.Response:
         token = _token(request, params)
         if method == "apps.connections.open":  # the only method taking an app-level token
@@ -417,7 +538,7 @@ class MockSlack:
 
     def _users_info(self, params: dict[str, Any], team: str) -> web.Response:
         user = self.users.get(str(params.get("user", "")))
-        if user is None:
+        if user is None or user.team != team:
             return _error("user_not_found")
         return _ok(user=user.to_json())
 
@@ -428,14 +549,15 @@ class MockSlack:
 
     def _conversations_members(self, params: dict[str, Any], team: str) -> web.Response:
         channel = self.channels.get(str(params.get("channel") or ""))
-        if channel is None or (channel.private and not channel.bot_member):
+        if channel is None or channel.team != team or (channel.private and not channel.bot_member):
             return _error("channel_not_found")
         page, cursor = self._page(channel.members, params)
         return _ok(members=page, response_metadata={"next_cursor": cursor})
 
     def _usergroups_users_list(self, params: dict[str, Any], team: str) -> web.Response:
-        members = self.usergroups.get(str(params.get("usergroup") or ""))
-        if members is None:
+        group = str(params.get("usergroup") or "")
+        members = self.usergroups.get(group)
+        if members is None or self.usergroup_teams.get(group, self.team) != team:
             return _error("no_such_subteam")
         return _ok(users=members)
 
@@ -452,7 +574,7 @@ class MockSlack:
         if len(ids) != 1:
             return _error("not_enough_users" if not ids else "too_many_users")
         user = self.users.get(ids[0])
-        if user is None:
+        if user is None or user.team != team:
             return _error("user_not_found")
         if user.deleted:
             return _error("user_disabled")
@@ -462,19 +584,73 @@ class MockSlack:
 
     def _chat_post_message(self, params: dict[str, Any], team: str) -> web.Response:
         channel = str(params.get("channel") or "")
-        if not self._can_post(channel):
+        if not self._can_post(channel, team):
             return _error("channel_not_found")
         text, blocks, problem = _content(params)
         if problem:
             return problem
+        metadata, bad = _metadata(params.get("metadata"))
+        if bad:
+            return _error("invalid_metadata_format")
         ts = self._next_ts()
         thread_ts = params.get("thread_ts") or None
-        self.messages[(channel, ts)] = PostedMessage(channel, ts, text, blocks, thread_ts)
+        self.messages[(channel, ts)] = PostedMessage(
+            channel, ts, text, blocks, thread_ts, metadata=metadata, landed_at=time.monotonic()
+        )
         return _ok(channel=channel, ts=ts, message=self._message_json(text, blocks, ts))
+
+    def _conversations_history(self, params: dict[str, Any], team: str) -> web.Response:
+        """Newest first, like Slack; metadata only with `include_all_metadata`."""
+        channel = str(params.get("channel") or "")
+        if not self._can_post(channel, team):
+            return _error("channel_not_found")
+        with_metadata = _truthy(params.get("include_all_metadata"))
+        found = sorted(
+            (m for m in self.messages.values() if m.channel == channel and not m.thread_ts),
+            key=lambda m: float(m.ts),
+            reverse=True,
+        )
+        limit = min(int(params.get("limit") or 100), MAX_HISTORY_PAGE)
+        page, cursor = self._page(found, {**params, "limit": limit})
+        messages = []
+        for message in page:
+            item = self._message_json(message.text, message.blocks, message.ts)
+            if with_metadata and message.metadata:
+                item["metadata"] = message.metadata
+            messages.append(item)
+        return _ok(
+            messages=messages,
+            has_more=bool(cursor),
+            response_metadata={"next_cursor": cursor},
+        )
+
+    def _views_publish(self, params: dict[str, Any], team: str) -> web.Response:
+        user = self.users.get(str(params.get("user_id") or ""))
+        if user is None or user.team != team:
+            return _error("user_not_found")
+        view = params.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError:
+                return _error("invalid_arguments")
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return _error("invalid_arguments", detail="view.type must be home")
+        problem = _blocks_problem(view.get("blocks"), max_blocks=MAX_HOME_BLOCKS)
+        if problem or not view.get("blocks"):
+            return _error("invalid_blocks", response_metadata={"messages": [problem or "empty"]})
+        if len(str(view.get("private_metadata") or "")) > 3000:
+            return _error("invalid_arguments", detail="private_metadata over 3000 characters")
+        if len(str(view.get("callback_id") or "")) > 255:
+            return _error("invalid_arguments", detail="callback_id over 255 characters")
+        view_id = f"V{user.id}"
+        stored = {**view, "id": view_id, "team_id": team, "hash": f"h{next(self._ts)}"}
+        self.views[user.id] = stored
+        return _ok(view=stored)
 
     def _chat_update(self, params: dict[str, Any], team: str) -> web.Response:
         channel, ts = str(params.get("channel") or ""), str(params.get("ts") or "")
-        if not self._can_post(channel):
+        if not self._can_post(channel, team):
             return _error("channel_not_found")
         message = self.messages.get((channel, ts))
         if message is None:
@@ -490,7 +666,7 @@ class MockSlack:
 
     def _chat_post_ephemeral(self, params: dict[str, Any], team: str) -> web.Response:
         channel = str(params.get("channel") or "")
-        if not self._can_post(channel):
+        if not self._can_post(channel, team):
             return _error("channel_not_found")
         if str(params.get("user") or "") not in self.users:
             return _error("user_not_in_channel")
@@ -501,9 +677,18 @@ class MockSlack:
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _can_post(self, channel: str) -> bool:
+    def _can_post(self, channel: str, team: str) -> bool:
         known = self.channels.get(channel)
-        return (known is not None and known.bot_member) or channel in self._dm_of.values()
+        if known is not None:
+            return known.bot_member and known.team == team
+        owners = [u for u, dm in self._dm_of.items() if dm == channel]
+        return any(self.users[u].team == team for u in owners if u in self.users)
+
+    def forget_dm(self, user_id: str) -> None:
+        """Close a user's DM: its old id answers channel_not_found, a new open gets a new id."""
+        old = self._dm_of.pop(user_id, None)
+        if old is not None:
+            self._dm_of[user_id] = old + "X"
 
     def _next_ts(self) -> str:
         n = next(self._ts)
@@ -530,6 +715,8 @@ _METHODS = {
     "chat.postMessage": MockSlack._chat_post_message,
     "chat.update": MockSlack._chat_update,
     "chat.postEphemeral": MockSlack._chat_post_ephemeral,
+    "conversations.history": MockSlack._conversations_history,
+    "views.publish": MockSlack._views_publish,
 }
 
 
@@ -588,14 +775,37 @@ def _content(
     return text, list(blocks), None
 
 
-def _blocks_problem(blocks: Any) -> str | None:
+def _metadata(raw: Any) -> tuple[dict[str, Any] | None, bool]:
+    """Message metadata as Slack takes it (an object, or JSON in a form field); bad → True."""
+    if raw is None or raw == "":
+        return None, False
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None, True
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("event_type"), str)
+        or not raw["event_type"]
+        or not isinstance(raw.get("event_payload"), dict)
+    ):
+        return None, True
+    return {"event_type": raw["event_type"], "event_payload": raw["event_payload"]}, False
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in ("1", "true")
+
+
+def _blocks_problem(blocks: Any, *, max_blocks: int = MAX_BLOCKS) -> str | None:
     """Why Slack would answer `invalid_blocks`, or None when the blocks are fine."""
     if blocks is None:
         return None
     if not isinstance(blocks, list):
         return "[ERROR] blocks must be a JSON array"
-    if len(blocks) > MAX_BLOCKS:
-        return f"[ERROR] no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]"
+    if len(blocks) > max_blocks:
+        return f"[ERROR] no more than {max_blocks} items allowed [json-pointer:/blocks]"
     block_ids: set[str] = set()
     for i, raw in enumerate(blocks):
         where = f"[json-pointer:/blocks/{i}]"
@@ -651,8 +861,8 @@ def _block_rules(raw: dict[str, Any], where: str) -> str | None:
     return None
 
 
-def validate_blocks(blocks: Any) -> None:
+def validate_blocks(blocks: Any, *, max_blocks: int = MAX_BLOCKS) -> None:
     """Raise AssertionError with Slack-style detail if `blocks` would be rejected."""
-    problem = _blocks_problem(blocks)
+    problem = _blocks_problem(blocks, max_blocks=max_blocks)
     if problem:
         raise AssertionError(problem)

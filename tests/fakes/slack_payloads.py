@@ -64,9 +64,11 @@ def block_actions_body(
     team_id: str = TEAM,
     channel_id: str = "D1",
     message_ts: str = "1700000001.000001",
-    response_url: str,
+    response_url: str | None,
     url: str | None = None,
+    home: bool = False,
 ) -> str:
+    """A button click. `home=True`: pressed on the App Home tab (a view, no response_url)."""
     action: dict[str, Any] = {
         "type": "button",
         "action_id": action_id,
@@ -78,7 +80,7 @@ def block_actions_body(
         action["value"] = value
     if url is not None:
         action["url"] = url
-    payload = {
+    payload: dict[str, Any] = {
         "type": "block_actions",
         "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
         "api_app_id": APP_ID,
@@ -96,6 +98,23 @@ def block_actions_body(
         "response_url": response_url,
         "actions": [action],
     }
+    if home:
+        view_id = f"V{user_id}"
+        for gone in ("channel", "message", "response_url"):
+            payload.pop(gone)
+        payload["container"] = {"type": "view", "view_id": view_id}
+        payload["view"] = {
+            "id": view_id,
+            "team_id": team_id,
+            "type": "home",
+            "blocks": [],
+            "private_metadata": "",
+            "callback_id": "",
+            "state": {"values": {}},
+            "hash": "h1",
+            "app_id": APP_ID,
+            "bot_id": "BCALBOT",
+        }
     return urlencode({"payload": json.dumps(payload)})
 
 
@@ -141,6 +160,17 @@ def dm_event(
         "event_ts": ts,
         "channel_type": "im",
         **extra,
+    }
+
+
+def home_opened_event(user_id: str = "U1", *, tab: str = "home") -> dict[str, Any]:
+    """`app_home_opened`: a user entered the app's Home (or Messages) tab."""
+    return {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": "D" + user_id.lstrip("UW"),
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
     }
 
 

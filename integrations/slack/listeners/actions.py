@@ -1,4 +1,10 @@
-"""Button clicks (`block_actions`): ack at once, then hand the click to the core."""
+"""Button clicks (`block_actions`): ack at once, then hand the click to the core.
+
+The core decides who may do what from the actor it is given: the workspace is the
+payload's team (signed by Slack), never anything a button's value names.
+Clicks on the App Home tab carry no `response_url`, so their answer goes to the user's
+DM with the bot and the tab is published again to show what the click changed.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.messages import Message
 from integrations.slack.actors import build_actor, team_of
+from integrations.slack.home import publish_home
 from integrations.slack.listeners import SORRY, SlackDeps
 from integrations.slack.render import render, strip_action_suffix
 
@@ -47,6 +55,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                 user_id=str(user_id),
                 action_id=action_id,
                 value=_value(action),
+                from_home=_from_home(body),
             ),
             name=f"slack action {action_id}",
         )
@@ -61,6 +70,7 @@ async def run_action(
     user_id: str,
     action_id: str,
     value: str,
+    from_home: bool = False,
 ) -> None:
     try:
         actor = await build_actor(client, team_id, user_id)
@@ -68,12 +78,28 @@ async def run_action(
     except Exception:
         log.exception("action %s failed", action_id)
         reply = SORRY
-    if reply is None:
-        return
     try:
-        await respond(**render(reply), response_type="ephemeral", replace_original=False)
+        if from_home:
+            if reply is not None:
+                await _answer_in_dm(client, user_id, reply)
+            await publish_home(deps.bot, client, team_id, user_id)
+        elif reply is not None:
+            await respond(**render(reply), response_type="ephemeral", replace_original=False)
     except Exception as exc:
         log.warning("could not answer action %s: %s", action_id, type(exc).__name__)
+
+
+async def _answer_in_dm(client: AsyncWebClient, user_id: str, reply: Message) -> None:
+    opened = await client.conversations_open(users=user_id)
+    channel = (opened.get("channel") or {}).get("id")
+    if channel:
+        await client.chat_postMessage(channel=channel, **render(reply))
+
+
+def _from_home(body: dict[str, Any]) -> bool:
+    container = body.get("container") or {}
+    view = body.get("view") or {}
+    return container.get("type") == "view" and view.get("type") == "home"
 
 
 def _value(action: dict[str, Any]) -> str:

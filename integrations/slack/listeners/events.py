@@ -15,7 +15,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.say.async_say import AsyncSay
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import StoreUnavailable
+from bot.messages import Message
 from integrations.slack.actors import build_actor, channel_of, team_of
+from integrations.slack.home import publish_home
 from integrations.slack.listeners import SORRY, SlackDeps
 from integrations.slack.render import render
 
@@ -56,8 +59,16 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
     # Every subscribed event needs a listener: an unhandled one gets a 404 and Slack retries.
     @app.event("app_home_opened")
-    async def on_app_home_opened() -> None:
-        return None  # App Home content is a later feature
+    async def on_app_home_opened(
+        body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: Any
+    ) -> None:
+        # The event also fires for the Messages tab, where there is nothing to publish.
+        if event.get("tab") != "home" or not event.get("user"):
+            return
+        team_id = team_of(body, context.team_id)
+        deps.background.spawn(
+            publish_home(deps.bot, client, team_id, str(event["user"])), name="slack app home"
+        )
 
     async def on_access_lost(body: dict[str, Any]) -> None:
         # Single workspace: nothing to delete; the outbox sees ChatNotInstalled from now on.
@@ -83,12 +94,29 @@ async def handle_text(
     *,
     thread: bool,
 ) -> None:
-    if not await _first_time(deps, body.get("event_id")):
-        return
-    # An @-mention in the bot's DM arrives twice (app_mention and message.im), with
-    # different event ids but the same channel and ts.
-    if not await _first_time(deps, f"message:{event.get('channel')}:{event.get('ts')}"):
-        return
+    try:
+        if not await _first_time(deps, body.get("event_id")):
+            return
+        # An @-mention in the bot's DM arrives twice (app_mention and message.im), with
+        # different event ids but the same channel and ts.
+        if not await _first_time(deps, f"message:{event.get('channel')}:{event.get('ts')}"):
+            return
+    except StoreUnavailable:
+        # Can't tell whether this is a retry; answering "try again" twice beats silence.
+        log.warning("slack message: database unavailable, answering 'try again'")
+        reply: Message = SORRY
+    else:
+        reply = await _answer(deps, event, client, team_id)
+    thread_ts = event.get("thread_ts") or (event.get("ts") if thread else None)
+    try:
+        await say(**render(reply), thread_ts=thread_ts)
+    except Exception as exc:
+        log.warning("could not reply to a slack message: %s", type(exc).__name__)
+
+
+async def _answer(
+    deps: SlackDeps, event: dict[str, Any], client: AsyncWebClient, team_id: str
+) -> Message:
     try:
         where = None if event.get("channel_type") == "im" else channel_of(event.get("channel"))
         actor = await build_actor(client, team_id, str(event["user"]), where)
@@ -96,11 +124,7 @@ async def handle_text(
     except Exception:
         log.exception("slack message command failed")
         reply = SORRY
-    thread_ts = event.get("thread_ts") or (event.get("ts") if thread else None)
-    try:
-        await say(**render(reply), thread_ts=thread_ts)
-    except Exception as exc:
-        log.warning("could not reply to a slack message: %s", type(exc).__name__)
+    return reply
 
 
 async def _first_time(deps: SlackDeps, key: object) -> bool:

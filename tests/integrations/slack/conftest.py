@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer, unused_port
 
-from bot.identity import UserRef
+from bot.connect import hash_token
+from bot.identity import ChatProfile, UserRef
+from bot.ports import NewConnection, TokenSet
 from bot.settings import Settings
 from integrations.runtime import Runtime, build_runtime
 from integrations.slack import SlackAdapter
@@ -83,6 +87,29 @@ class Calbot:
         user = await self.runtime.store.find_user(UserRef("slack", "T1", slack_user))
         assert user is not None
         return user.id
+
+    async def connected(self, slack_user: str, email: str) -> None:
+        """Give a user a working calendar connection without the browser round trip
+        (test_connect_flow.py covers that): a link, clicked and completed."""
+        store, now = self.runtime.store, self.runtime.clock.now()
+        user = await store.upsert_user(
+            UserRef("slack", "T1", slack_user), ChatProfile(display_name=slack_user, email=email)
+        )
+        link = await store.create_link(
+            user.id, hash_token(secrets.token_urlsafe(16)), now + timedelta(days=1), []
+        )
+        nonce = secrets.token_urlsafe(8)
+        await store.click_link(link.id, nonce, now)
+        tokens = TokenSet("access", "refresh", now + timedelta(hours=1), sub=f"sub-{slack_user}")
+        connection = NewConnection(
+            tokens=tokens,
+            cronofy_sub=f"sub-{slack_user}",
+            provider_name="exchange",
+            provider_service="office365",
+            profile_id=f"pro-{slack_user}",
+            profile_name=email,
+        )
+        assert await store.complete_link(link.id, nonce, connection, now, [])
 
 
 @pytest.fixture
