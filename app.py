@@ -64,9 +64,13 @@ async def _serve(settings: Settings, *, console: bool, migrate: bool) -> int:
         chats["console"] = console_chat
     runtime = await build_runtime(settings, chats=chats)  # type: ignore[arg-type]
     runner = await _start_http(runtime, settings.HOST, settings.PORT)
-    outbox_task = asyncio.create_task(
-        runtime.outbox.run(settings.CALBOT_OUTBOX_INTERVAL_SECONDS), name="outbox"
-    )
+    # Two loops overlap one batch's database work with the next batch's sends.
+    outbox_tasks = [
+        asyncio.create_task(
+            runtime.outbox.run(settings.CALBOT_OUTBOX_INTERVAL_SECONDS), name=f"outbox-{n}"
+        )
+        for n in range(settings.CALBOT_OUTBOX_LOOPS)
+    ]
     from integrations.scheduler import start_scheduler
 
     # The outbox has its own loop (woken on enqueue); the scheduler runs the rest.
@@ -91,9 +95,11 @@ async def _serve(settings: Settings, *, console: bool, migrate: bool) -> int:
             await _wait_for_signal()
     finally:
         scheduler.shutdown(wait=False)
-        outbox_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await outbox_task
+        for task in outbox_tasks:
+            task.cancel()
+        for task in outbox_tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await runner.cleanup()
         await runtime.close()
     return 0

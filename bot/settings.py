@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     CALBOT_HEALTH_INTERVAL_SECONDS: int = Field(default=3600, ge=1)
     CALBOT_STALLED_CONNECT_MINUTES: int = Field(default=10, ge=1)
     CALBOT_OUTBOX_INTERVAL_SECONDS: float = Field(default=1.0, gt=0)
+    # Sends in flight per delivery loop, and loops per instance: a fan-out is bound by the
+    # platform's rate limit, not by round trips (bench/bench_nudges.py).
+    CALBOT_OUTBOX_CONCURRENCY: int = Field(default=8, ge=1, le=64)
+    CALBOT_OUTBOX_LOOPS: int = Field(default=2, ge=1, le=8)
     CALBOT_PROPOSAL_TTL_HOURS: int = Field(default=48, ge=1)
     CALBOT_LINK_TTL_DAYS: int = Field(default=7, ge=1)
     LOG_LEVEL: str = "INFO"

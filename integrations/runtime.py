@@ -201,13 +201,24 @@ async def build_runtime(
         return None
 
     app = create_web_app(connect=connect, health=health, ready_check=ready_check)
-    outbox = OutboxWorker(store, chat_ports, clock, on_batch_progress=team.on_batch_progress)
+    outbox = OutboxWorker(
+        store,
+        chat_ports,
+        clock,
+        on_batch_progress=team.on_batch_progress,
+        concurrency=settings.CALBOT_OUTBOX_CONCURRENCY,
+    )
     workers.append(outbox)
     jobs = JobRegistry()
+
+    async def deliver_everything_due() -> None:
+        # By hand (`jobs run outbox`), deliver until nothing is due, however long that is.
+        await outbox.drain(max_seconds=3600)
+
     jobs.add(
         "outbox",
         "deliver queued chat messages",
-        outbox.drain,
+        deliver_everything_due,
         settings.CALBOT_OUTBOX_INTERVAL_SECONDS,
     )
     jobs.add(

@@ -103,6 +103,20 @@ class SlackChat:
             )
         )
 
+    async def post_to_channel(
+        self, workspace_id: str, channel: str, message: Message
+    ) -> SentMessage:
+        """Consent alerts to CALBOT_ALERT_CHANNEL (a channel id, or a name the bot is in)."""
+        _, client = await self._client(workspace_id)
+        answer = await self._call(
+            lambda: client.chat_postMessage(
+                channel=channel.lstrip("#"),
+                text=fallback_text(message),
+                blocks=render_blocks(message),
+            )
+        )
+        return self._sent(str(answer["channel"]), str(answer["ts"]), workspace_id)
+
     async def profile(self, user: UserRef) -> ChatProfile:
         _, client = await self._client(user.workspace_id)
         return await self._call(lambda: fetch_profile(client, user.user_id))

@@ -222,3 +222,14 @@ async def test_roster_problems_are_neutral(chat: SlackChat, slack: MockSlack) ->
         await chat.members("T1", TeamRef("channel", "G1"))
     with pytest.raises(ChatNotFound):
         await chat.members("T1", TeamRef("channel", "CNOPE"))
+
+
+async def test_post_to_channel_for_consent_alerts_and_edit_it(
+    chat: SlackChat, slack: MockSlack
+) -> None:
+    slack.add_channel("C_ALERTS", [ALICE], name="calendar-admins")
+    sent = await chat.post_to_channel("T1", "C_ALERTS", CARD)
+    [post] = slack.calls_to("chat.postMessage")
+    assert post.ok and post.params["channel"] == "C_ALERTS"
+    await chat.update(sent, simple("Resolved"))
+    assert slack.messages[(sent.ref["channel"], sent.ref["ts"])].text == "Resolved"
