@@ -30,7 +30,7 @@ from bot.ports import (
     Store,
     TenantDirectory,
 )
-from bot.records import IncidentRecord, LinkRecord, NewReport, OutboxItem, UserRecord
+from bot.records import IncidentRecord, LinkRecord, NewReport, OutboxItem, UserRecord, row_id
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +80,20 @@ class ConsentService:
     async def run_stalled(self) -> int:
         """Signal 2 (a job): links opened but not finished within the configured time."""
         now = self._clock.now()
-        links = await self._store.claim_stalled_links(now, now - self._stalled)
+        intro = "You opened your connect link but the connection never came back to me."
+        # The follow-up is queued with the claim (one transaction), the signal after it:
+        # a crash in between loses at most a report, never the question to the person.
+        links = await self._store.claim_stalled_links(
+            now, now - self._stalled, follow_up=consent_cards.follow_up_card(intro).to_json()
+        )
+        if links:
+            self._wake()
         for link in links:
             user = await self._store.get_user(link.user_id)
             if user is None:
                 continue
             diagnosis = self._advisor.diagnose(stalled=True)
             await self._signal(user, "stalled", diagnosis, link_id=link.id)
-            intro = "You opened your connect link but the connection never came back to me."
-            await self._edit_link_dm(link, user, consent_cards.follow_up_card(intro), "stalled")
         return len(links)
 
     async def on_answer(self, actor: Actor, answer: str) -> Message:
@@ -361,7 +366,8 @@ class ConsentService:
     async def _admin_incident(self, actor: Actor, value: str) -> IncidentRecord | Message:
         if not self._is_admin(actor):
             return simple(NOT_ADMIN)
-        incident = await self._store.get_incident(int(value)) if value.isdigit() else None
+        number = row_id(value)
+        incident = await self._store.get_incident(number) if number is not None else None
         if incident is None or (incident.platform, incident.workspace_id) != (
             actor.user.platform,
             actor.user.workspace_id,
@@ -369,16 +375,6 @@ class ConsentService:
             # Another workspace's incident id reads and changes nothing here.
             return simple("I can't find that alert.")
         return incident
-
-    async def _edit_link_dm(
-        self, link: LinkRecord, user: UserRecord, card: Message, suffix: str
-    ) -> None:
-        if link.message_key is None:
-            return
-        await self._store.enqueue(
-            [_dm(user, f"{link.message_key}:{suffix}", card.to_json(), edit_of=link.message_key)]
-        )
-        self._wake()
 
 
 def _as_admin(actor: Actor) -> ChatProfile:

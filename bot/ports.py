@@ -320,8 +320,16 @@ class Store(Protocol):
     ) -> bool: ...
 
     async def claim_stalled_links(
-        self, now: datetime, clicked_before: datetime, limit: int = 100
-    ) -> list[LinkRecord]: ...
+        self,
+        now: datetime,
+        clicked_before: datetime,
+        limit: int = 100,
+        *,
+        follow_up: str | None = None,
+    ) -> list[LinkRecord]:
+        """Claim links opened but never finished; with `follow_up` (a message payload),
+        queue the edit of each one's DM to it in the same transaction."""
+        ...
 
     async def awaiting_answer(self, user_id: int, since: datetime) -> int | None: ...
 

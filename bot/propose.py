@@ -28,7 +28,14 @@ from bot.propose_form import (
     parse_propose_text,
     propose_form,
 )
-from bot.records import OutboxItem, ParticipantRecord, ProposalRecord, SlotRecord, UserRecord
+from bot.records import (
+    OutboxItem,
+    ParticipantRecord,
+    ProposalRecord,
+    SlotRecord,
+    UserRecord,
+    row_id,
+)
 from bot.slots import (
     Interval,
     Interviewer,
@@ -247,15 +254,23 @@ class ProposeService:
         if isinstance(proposal, Message):
             return proposal
         assert me is not None
-        slot = proposal.slot(int(slot_text)) if slot_text.isdigit() else None
+        slot_id = row_id(slot_text)
+        slot = proposal.slot(slot_id) if slot_id is not None else None
         if slot is None or slot.state != "open":
             return simple("That time is no longer on offer.")
-        if not await self._store.record_response(slot.id, me.id, answer):
+        recorded = await self._store.record_response(slot.id, me.id, answer)
+        if not recorded and answer != "accept":
             return None  # the same click again: nothing changes
         latest = await self._store.get_proposal(proposal.id)
         assert latest is not None
         if answer == "accept" and _agreed(latest, slot):
+            # A repeated accept too: a process that died between recording the last
+            # accept and claiming the booking left everyone agreed and nothing booked
+            # (the proposal is still open), and pressing again is what people then do.
+            # The booking claim makes a repeat harmless.
             await self.book(latest.id, slot.id)
+        elif not recorded:
+            return None  # the same click again: nothing changes
         await self.refresh_cards(latest.id)
         return None
 
@@ -525,7 +540,8 @@ class ProposeService:
         return proposal
 
     async def _load(self, actor: Actor, value: str) -> ProposalRecord | Message:
-        proposal = await self._store.get_proposal(int(value)) if value.isdigit() else None
+        number = row_id(value)
+        proposal = await self._store.get_proposal(number) if number is not None else None
         if proposal is None or (proposal.platform, proposal.workspace_id) != (
             actor.user.platform,
             actor.user.workspace_id,

@@ -20,6 +20,17 @@ PROVIDER_NAMES = {
 }
 
 
+MAX_ROW_ID_DIGITS = 18  # fits a signed 64-bit column on every database
+
+
+def row_id(value: str) -> int | None:
+    """A database id from a button value, or None. `str.isdigit` alone accepts "²" (which
+    `int` rejects) and ids too long for a 64-bit column (which the driver rejects)."""
+    if value.isascii() and value.isdigit() and len(value) <= MAX_ROW_ID_DIGITS:
+        return int(value)
+    return None
+
+
 def provider_label(provider_name: str, provider_service: str | None) -> str:
     """Cronofy reports Office 365 as provider `exchange`, service `office365`."""
     return (

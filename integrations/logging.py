@@ -48,6 +48,7 @@ def configure_logging(level: str = "INFO") -> None:
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso"),
+        structlog.processors.format_exc_info,
         _scrub_event,
     ]
     structlog.configure(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 
@@ -77,6 +78,11 @@ class StateSigner:
 
     def verify(self, token: str, max_age_seconds: int) -> str | None:
         try:
-            return self._fernet.decrypt(token.encode(), ttl=max_age_seconds).decode()
+            raw = token.encode()
+            # base64 decoding ignores anything after the padding, so `state + "x"` would
+            # decrypt to the same payload: only the exact token we issued is accepted.
+            if base64.urlsafe_b64encode(base64.urlsafe_b64decode(raw)) != raw:
+                return None
+            return self._fernet.decrypt(raw, ttl=max_age_seconds).decode()
         except (InvalidToken, ValueError, TypeError):
             return None

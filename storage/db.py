@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
@@ -22,8 +23,24 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # A database that is unreachable (rather than refusing) should fail a request in
+    # seconds, not asyncpg's default 60.
+    return create_async_engine(url, pool_pre_ping=True, connect_args={"timeout": 10}, **kwargs)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` means "the database can't be reached now" rather than a bad query.
+
+    A refused or timed-out connect comes out of the driver as a bare OSError/TimeoutError
+    (asyncpg's connect is not wrapped by SQLAlchemy); a connection dropped mid-statement
+    as a DBAPIError that SQLAlchemy flagged as a disconnect (and dropped from the pool).
+    """
+    if isinstance(exc, OSError | TimeoutError | DisconnectionError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return False

@@ -162,6 +162,17 @@ class ProposalStoreMixin:
 
     async def record_response(self, slot_id: int, participant_id: int, answer: str) -> bool:
         """Returns False when the same answer was already recorded (a replayed click)."""
+        for attempt in range(2):
+            try:
+                return await self._record_response(slot_id, participant_id, answer)
+            except IntegrityError:
+                # The same click arrived twice at once (a double-click whose halves landed
+                # on two instances): the other insert won, and the second look finds it.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _record_response(self, slot_id: int, participant_id: int, answer: str) -> bool:
         async with self._tx() as s:
             row = await s.scalar(
                 select(m.SlotResponse).filter_by(slot_id=slot_id, participant_id=participant_id)
@@ -301,14 +312,33 @@ class ProposalStoreMixin:
         return expired
 
     async def unfinished_bookings(self, older_than: datetime) -> list[int]:
-        """Bookings a crashed process left half-written (resumed by the expire job)."""
+        """Bookings a crashed process left half-written (resumed by the expire job).
+
+        Each one is claimed: its `updated_at` moves to now, so an instance running the
+        same job at the same moment skips it, and another resumes it only if this resume
+        dies too (after the same grace period).
+        """
+        now = self._now()
+        claimed: list[int] = []
         async with self._tx() as s:
             rows = await s.scalars(
                 select(m.Booking.proposal_id).where(
                     m.Booking.state == "booking", m.Booking.updated_at < older_than
                 )
             )
-            return list(rows.all())
+            for proposal_id in rows.all():
+                result = await s.execute(
+                    update(m.Booking)
+                    .where(
+                        m.Booking.proposal_id == proposal_id,
+                        m.Booking.state == "booking",
+                        m.Booking.updated_at < older_than,
+                    )
+                    .values(updated_at=now)
+                )
+                if getattr(result, "rowcount", 0):
+                    claimed.append(proposal_id)
+        return claimed
 
     async def user_records(self, user_ids: list[int]) -> list[UserRecord]:
         from storage.repository import _user_record

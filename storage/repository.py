@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.errors import StoreUnavailable
 from bot.identity import ChatProfile, Recipient, UserRef
 from bot.ports import Clock, NewConnection, TokenSet
 from bot.records import (
@@ -27,6 +28,7 @@ from bot.records import (
 )
 from storage import models as m
 from storage.crypto import TokenCipher
+from storage.db import database_unreachable
 from storage.proposals import ProposalStoreMixin
 
 
@@ -117,8 +119,15 @@ class SqlStore(ProposalStoreMixin):
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session, session.begin():
-            yield session
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        except Exception as exc:
+            # The core and the adapters get one neutral error for "database away" (a
+            # clear answer, a 503 page, a retry next tick) instead of a driver exception.
+            if database_unreachable(exc):
+                raise StoreUnavailable(type(exc).__name__) from exc
+            raise
 
     # --- users ---------------------------------------------------------------------
 
@@ -388,12 +397,16 @@ class SqlStore(ProposalStoreMixin):
                 )
             ).all()
             for row in rows:
-                # The conditional update makes the claim safe on SQLite too, where
-                # SKIP LOCKED does not exist.
+                # The conditional update makes the claim safe on SQLite too, where SKIP
+                # LOCKED does not exist. It repeats every condition of the SELECT: on
+                # SQLite the SELECT holds no snapshot, so another worker may have claimed,
+                # sent and released this row in between (claimed_until is NULL again).
                 result = await s.execute(
                     update(m.OutboxMessage)
                     .where(
                         m.OutboxMessage.id == row.id,
+                        m.OutboxMessage.status == "pending",
+                        m.OutboxMessage.next_attempt_at <= now,
                         or_(
                             m.OutboxMessage.claimed_until.is_(None),
                             m.OutboxMessage.claimed_until < now,
@@ -678,6 +691,10 @@ class SqlStore(ProposalStoreMixin):
                     update(m.CalendarConnection)
                     .where(
                         m.CalendarConnection.id == row.id,
+                        or_(
+                            m.CalendarConnection.last_checked_at.is_(None),
+                            m.CalendarConnection.last_checked_at < checked_before,
+                        ),
                         or_(
                             m.CalendarConnection.check_claimed_until.is_(None),
                             m.CalendarConnection.check_claimed_until < now,
@@ -1028,9 +1045,19 @@ class SqlStore(ProposalStoreMixin):
             return bool(count)
 
     async def claim_stalled_links(
-        self, now: datetime, clicked_before: datetime, limit: int = 100
+        self,
+        now: datetime,
+        clicked_before: datetime,
+        limit: int = 100,
+        *,
+        follow_up: str | None = None,
     ) -> list[LinkRecord]:
-        """Links opened but never finished: each is claimed once for the follow-up."""
+        """Links opened but never finished: each is claimed once for the follow-up.
+
+        With `follow_up` (a message payload), the edit of each claimed link's DM is queued
+        in the claiming transaction: a process that dies after claiming cannot take the
+        follow-up with it (a later run would find nothing left to claim).
+        """
         claimed: list[LinkRecord] = []
         async with self._tx() as s:
             rows = (
@@ -1054,8 +1081,20 @@ class SqlStore(ProposalStoreMixin):
                     .values(stalled_at=now)
                     .execution_options(synchronize_session=False)
                 )
-                if getattr(result, "rowcount", 0):
-                    claimed.append(_link_record(row))
+                if not getattr(result, "rowcount", 0):
+                    continue
+                claimed.append(_link_record(row))
+                user = await s.get(m.ChatUser, row.user_id)
+                if follow_up is not None and row.message_key and user is not None:
+                    person = _user_record(user)
+                    edit = OutboxItem(
+                        key=f"{row.message_key}:stalled",
+                        platform=person.ref.platform,
+                        payload_json=follow_up,
+                        recipient=person.recipient,
+                        edit_of=row.message_key,
+                    )
+                    self._add_outbox(s, [edit])
         return claimed
 
     async def awaiting_answer(self, user_id: int, since: datetime) -> int | None:

@@ -12,6 +12,7 @@ import jinja2
 from aiohttp import web
 
 from bot.connect import ConnectFlow
+from bot.errors import StoreUnavailable
 from bot.health import HealthService
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,14 @@ async def cronofy_webhook(request: web.Request) -> web.Response:
     """Cronofy push notifications: HMAC-checked over the raw body before anything else."""
     if request.content_length is not None and request.content_length > MAX_NOTIFICATION_BYTES:
         return web.json_response({"error": "too large"}, status=413)
-    body = await request.content.read(MAX_NOTIFICATION_BYTES + 1)
+    # `read(n)` returns what has arrived so far, possibly one chunk of a chunked body:
+    # read to the end (or just past the limit) so the HMAC covers the whole body.
+    body = b""
+    while len(body) <= MAX_NOTIFICATION_BYTES:
+        chunk = await request.content.read(MAX_NOTIFICATION_BYTES + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
     if len(body) > MAX_NOTIFICATION_BYTES:
         return web.json_response({"error": "too large"}, status=413)
     payload: object = None
@@ -143,6 +151,47 @@ async def cronofy_webhook(request: web.Request) -> web.Response:
     if result == "unknown":
         return web.json_response({"error": "unknown channel"}, status=404)
     return web.json_response({"status": "accepted"}, status=202)
+
+
+UNAVAILABLE_TITLE = "calbot is briefly unavailable"
+UNAVAILABLE_DETAIL = (
+    "Its database isn't answering right now, so nothing was saved. This usually clears up "
+    "within a minute: reload this page then. If you were connecting your calendar and it "
+    "then says the sign-in must be redone, open your link from the chat again."
+)
+RETRY_AFTER = "30"  # seconds; a database restart or failover takes about that long
+
+
+@web.middleware
+async def error_pages(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A failure becomes a page a person can act on (JSON for machines), never aiohttp's
+    bare "500 Internal Server Error"; a database outage is a 503 saying "try again"."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except StoreUnavailable as exc:
+        # The route template, not the path: a path may carry a personal link's token.
+        log.warning("%s %s: database unavailable (%s)", request.method, _route(request), exc)
+        status, title, detail = 503, UNAVAILABLE_TITLE, UNAVAILABLE_DETAIL
+    except Exception:
+        log.exception("%s %s failed", request.method, _route(request))
+        status, title = 500, "Something went wrong on calbot's side"
+        detail = "Nothing you did caused this. Please try again in a minute."
+    if request.method == "GET":
+        response: web.StreamResponse = _no_store(
+            render("callback_problem.html", status=status, title=title, detail=detail)
+        )
+    else:
+        response = web.json_response({"error": title}, status=status)
+    if status == 503:
+        response.headers["Retry-After"] = RETRY_AFTER
+    return response
+
+
+def _route(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(unmatched)"
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -179,4 +228,6 @@ def create_web_app(
     from integrations.ops.metrics import install_web_metrics
 
     install_web_metrics(app)
+    # Innermost, so request ids and metrics see the 503/500 it answers with.
+    app.middlewares.append(error_pages)
     return app

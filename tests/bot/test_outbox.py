@@ -127,3 +127,16 @@ async def test_a_guarded_message_is_skipped_when_the_guard_fails(setup) -> None:
     # Nobody with id 999 is connected, so the guard holds and the message goes out.
     assert chat.sent == [("alice", "connect please")]
     assert await store.batch_counts("b1") == {"sent": 1}
+
+
+async def test_two_workers_on_one_database_deliver_each_message_once(setup) -> None:
+    """Regression: a row sent and released by one worker was re-claimed by the other."""
+    import asyncio
+
+    store, chat, worker, clock = setup
+    second = OutboxWorker(store, {"fake": chat}, clock, concurrency=4)
+    await store.enqueue([_item(f"k{i}", f"message {i}") for i in range(120)])
+    await asyncio.gather(worker.drain(), second.drain(), worker.drain())
+    texts = [text for _, text in chat.sent]
+    assert len(texts) == 120
+    assert len(set(texts)) == 120
