@@ -20,8 +20,9 @@ RUN groupadd --system --gid 10001 calbot \
 
 WORKDIR /app
 
-# The distribution (runtime dependencies, migrations and templates as package data).
-COPY pyproject.toml README.md app.py ./
+# The distribution (runtime dependencies, migrations and templates as package data) and
+# manifest.yml (the Slack install asks for its scopes; `app.py slack-manifest` prints it).
+COPY pyproject.toml README.md app.py manifest.yml ./
 COPY bot ./bot
 COPY integrations ./integrations
 COPY storage ./storage

@@ -8,6 +8,7 @@ python app.py jobs list|run NAME
 python app.py doctor         # check settings, database, key, Slack, Teams, Cronofy, public URL
 python app.py teams-package  # build the Teams app zip (manifest + icons)
 python app.py export --team T  # a team's connection status as CSV
+python app.py slack-manifest # manifest.yml with PUBLIC_BASE_URL filled in, for Slack's UI
 """
 
 from __future__ import annotations
@@ -170,9 +171,25 @@ async def _keys(settings: Settings, action: str) -> int:
     try:
         store = SqlStore(make_sessionmaker(engine), TokenCipher(settings.TOKEN_ENCRYPTION_KEY))
         count = await store.rotate_keys()
+        # Slack's OAuth tables are slack-sdk's, outside the Store; their tokens too.
+        from storage.slack_installations import rotate_slack_tokens
+
+        count += await rotate_slack_tokens(engine, TokenCipher(settings.TOKEN_ENCRYPTION_KEY))
     finally:
         await engine.dispose()
     print(f"re-encrypted {count} rows with the newest key; the old keys can now be removed")
+    return 0
+
+
+def _slack_manifest(settings: Settings) -> int:
+    from integrations.slack.manifest import ManifestError, render_manifest
+
+    try:
+        text = render_manifest(settings.PUBLIC_BASE_URL, socket_mode=bool(settings.SLACK_APP_TOKEN))
+    except ManifestError as exc:
+        print(f"calbot: {exc}", file=sys.stderr)
+        return 1
+    print(text, end="")
     return 0
 
 
@@ -189,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs = sub.add_parser("jobs", help="scheduled jobs")
     jobs.add_argument("action", choices=["list", "run"])
     jobs.add_argument("name", nargs="?")
+    sub.add_parser("slack-manifest", help="print manifest.yml with PUBLIC_BASE_URL filled in")
     from integrations.ops import cli as ops_cli
 
     ops_cli.add_parsers(sub)
@@ -222,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "keys":
         return asyncio.run(_keys(settings, args.action))
+    if args.command == "slack-manifest":
+        return _slack_manifest(settings)
     if args.command == "jobs":
         if args.action == "run" and not args.name:
             parser.error("jobs run needs a job name (see `jobs list`)")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Protocol
 
-from bot.slots.model import Interval, Slot
 from bot.slots.tz import get_zone, to_utc
 
 __all__ = ["SlotLabel", "format_range", "format_slot"]
@@ -44,9 +44,15 @@ def format_range(start: datetime, end: datetime, tz: str) -> str:
     return f"{_day(local_start)}, {local_start:%H:%M} – {_day(local_end)}, {local_end:%H:%M} ({tz})"
 
 
-def format_slot(
-    slot: Slot | Interval, reader_tz: str, coordinator_tz: str | None = None
-) -> SlotLabel:
+class _Span(Protocol):
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def end(self) -> datetime: ...
+
+
+def format_slot(slot: _Span, reader_tz: str, coordinator_tz: str | None = None) -> SlotLabel:
     """The slot in the reader's zone, plus the coordinator's zone when it differs."""
     text = format_range(slot.start, slot.end, reader_tz)
     if coordinator_tz is None or coordinator_tz == reader_tz:

@@ -46,6 +46,10 @@ def well_formed(body: object) -> bool:
             return False
     if "view" in body and not isinstance(body["view"], dict):
         return False
+    if body.get("type") in {"view_submission", "view_closed"}:
+        view = body.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("callback_id", ""), str):
+            return False
     if body.get("type") == "block_actions":
         actions = body.get("actions")
         if not isinstance(actions, list) or not actions:
@@ -97,7 +101,8 @@ class SlackAdapter:
             return web.json_response({"error": "malformed request body"}, status=400)
         if not well_formed(bolt_request.body):
             return web.json_response({"error": "malformed request body"}, status=400)
-        response = await self.app.async_dispatch(bolt_request)
+        with self.background.inbound():
+            response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 
     async def start_socket_mode(self, wait: float = SOCKET_CONNECT_WAIT) -> None:
@@ -133,17 +138,24 @@ def create_adapter(
     store: Store,
     clock: Clock,
     signing_secret: str,
-    bot_token: str,
+    bot_token: str | None = None,
+    tokens: BotTokens | None = None,
     api_url: str | None = None,
     app_token: str | None = None,
 ) -> SlackAdapter:
-    """Everything Slack needs, wired but not started (no I/O here)."""
+    """Everything Slack needs, wired but not started (no I/O here).
+
+    `tokens` is the multi-workspace installation store lookup; without it, `bot_token`
+    is the one workspace's token.
+    """
     # Listeners' clients (users.info, respond, say) may retry a dropped connection once;
     # the outbox's client must not retry at all: it owns retries and Retry-After.
     listener_clients = client_factory(api_url, retry_handlers=[AsyncConnectionErrorRetryHandler()])
     outbox_clients = client_factory(api_url)
-    # The seam for multi-workspace installs: swap this for an installation-store lookup.
-    tokens: BotTokens = SingleWorkspaceTokens(bot_token, outbox_clients)
+    if tokens is None:
+        if not bot_token:
+            raise ValueError("a bot token or an installation store is needed")
+        tokens = SingleWorkspaceTokens(bot_token, outbox_clients)
     background = Background()
     app = AsyncApp(
         client=listener_clients(None),  # the token comes from `authorize`, per request
@@ -153,7 +165,8 @@ def create_adapter(
         process_before_response=False,  # ack first, work after: the 3-second rule
         request_verification_enabled=True,
     )
-    register_listeners(app, SlackDeps(bot=bot, store=store, clock=clock, background=background))
+    deps = SlackDeps(bot=bot, store=store, clock=clock, background=background, tokens=tokens)
+    register_listeners(app, deps)
     return SlackAdapter(
         app=app,
         chat=SlackChat(tokens, outbox_clients),

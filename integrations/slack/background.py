@@ -3,27 +3,78 @@
 Bolt runs listeners with a bare `asyncio.ensure_future` and keeps no reference; work
 handed to `Background.spawn` is referenced until it finishes, can be awaited by tests
 (`idle()`) and is given a grace period at shutdown (`close()`).
+
+Work also waits for the acks of the burst it arrived with (`inbound()` brackets every
+HTTP request): started at once, it shares the event loop with the requests still
+waiting for their ack and makes each of them slower (bench/bench_latency.py measured
+a p50 of 3× a bare bolt app's on a burst of 200 without this gate, about 1.1× with it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 log = logging.getLogger(__name__)
 
+ACK_QUIET = 0.05  # seconds without a request in flight before work starts…
+ACK_WAIT_MAX = 1.0  # …but no work waits longer than this under a steady stream
+
 
 class Background:
-    def __init__(self) -> None:
+    def __init__(self, *, quiet: float = ACK_QUIET, wait_max: float = ACK_WAIT_MAX) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._quiet = quiet
+        self._wait_max = wait_max
+        self._inbound = 0
+        self._generation = 0  # bumped by every request, so a stale "quiet" timer is ignored
+        self._acked: asyncio.Event | None = None  # set: nothing waits for an ack
+
+    @contextmanager
+    def inbound(self) -> Iterator[None]:
+        """Around each request: work spawned meanwhile starts once all are answered."""
+        acked = self._gate()
+        self._inbound += 1
+        self._generation += 1
+        acked.clear()
+        try:
+            yield
+        finally:
+            self._inbound -= 1
+            if self._inbound == 0:
+                loop = asyncio.get_running_loop()
+                loop.call_later(self._quiet, self._open, self._generation)
+
+    def _open(self, generation: int) -> None:
+        if self._inbound == 0 and generation == self._generation:
+            self._gate().set()
+
+    def _gate(self) -> asyncio.Event:
+        if self._acked is None:
+            self._acked = asyncio.Event()
+            self._acked.set()
+        return self._acked
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(work, name=name)
+        task = asyncio.get_running_loop().create_task(self._after_acks(work), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         return task
+
+    async def _after_acks(self, work: Coroutine[Any, Any, Any]) -> Any:
+        acked = self._gate()
+        if not acked.is_set():
+            try:
+                await asyncio.wait_for(acked.wait(), self._wait_max)
+            except TimeoutError:
+                pass  # a steady stream of requests: go ahead rather than wait forever
+            except asyncio.CancelledError:
+                work.close()  # cancelled (shutdown) before it started: never ran
+                raise
+        return await work
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)

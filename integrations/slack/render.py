@@ -128,11 +128,58 @@ def render_blocks(message: Message, *, max_blocks: int = MAX_BLOCKS) -> list[dic
         blocks = [_section(chunk) for chunk in _chunks(to_mrkdwn(message.text))]
         blocks = blocks or [_section("…")]  # Slack rejects empty text; an empty card is a bug
     if len(blocks) > max_blocks:
+        blocks = _compact(blocks, max_blocks)
+    if len(blocks) > max_blocks:
         blocks = [
             *blocks[: max_blocks - 1],
             {"type": "context", "elements": [_mrkdwn("_(message shortened: too long for Slack)_")]},
         ]
     return blocks
+
+
+def _compact(blocks: list[dict[str, Any]], max_blocks: int) -> list[dict[str, Any]]:
+    """Fewer blocks, same content, before anything is cut: every context line joins the
+    section above it, then neighbouring plain sections merge until the blocks fit (each
+    section within 3000 characters).
+
+    A proposal offering 20 times (the most the form allows) renders 3 blocks per time
+    and would otherwise lose its last times and its "None of these work" button.
+    """
+    folded: list[dict[str, Any]] = []
+    for block in blocks:
+        above = folded[-1] if folded else None
+        if above is not None and _is_plain_section(above) and _is_text_context(block):
+            joined = f"{above['text']['text']}\n{block['elements'][0]['text']}"
+            if len(joined) <= MAX_SECTION_TEXT:
+                folded[-1] = _section(joined)
+                continue
+        folded.append(block)
+    if len(folded) <= max_blocks:
+        return folded
+    merged: list[dict[str, Any]] = []
+    excess = len(folded) - max_blocks
+    for block in folded:
+        above = merged[-1] if merged else None
+        if excess <= 0:
+            merged.append(block)  # merge only as much as needed: sections read better apart
+            continue
+        if above is not None and _is_plain_section(above) and _is_plain_section(block):
+            joined = f"{above['text']['text']}\n{block['text']['text']}"
+            if len(joined) <= MAX_SECTION_TEXT:
+                merged[-1] = _section(joined)
+                excess -= 1
+                continue
+        merged.append(block)
+    return merged
+
+
+def _is_plain_section(block: dict[str, Any]) -> bool:
+    return block["type"] == "section" and set(block) == {"type", "text"}
+
+
+def _is_text_context(block: dict[str, Any]) -> bool:
+    elements = block.get("elements") or []
+    return block["type"] == "context" and len(elements) == 1 and elements[0]["type"] == "mrkdwn"
 
 
 # --- pieces ---------------------------------------------------------------------------

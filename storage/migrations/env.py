@@ -9,9 +9,11 @@ from sqlalchemy.engine import Connection
 
 from storage.db import make_engine
 from storage.models import Base
+from storage.slack_installations import slack_metadata
 
 config = context.config
-target_metadata = Base.metadata
+# Slack's OAuth tables are slack-sdk's, not ORM models; listed so autogenerate keeps them.
+target_metadata = [Base.metadata, slack_metadata()]
 
 
 def _run(connection: Connection) -> None:

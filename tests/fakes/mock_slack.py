@@ -12,12 +12,18 @@ Use it with the real slack_sdk/slack-bolt clients by pointing their base URL at
 
 Methods: auth.test, conversations.open, chat.postMessage (with message ``metadata``),
 chat.update, chat.postEphemeral, conversations.history (``include_all_metadata``),
-views.publish (Home tabs, up to 100 blocks), users.info, users.list,
+views.publish (Home tabs, up to 100 blocks), views.open and views.update (modals:
+checked like Slack, a trigger_id exchanged once; ``modals`` holds the open ones),
+users.info, users.list,
 conversations.members and usergroups.users.list (cursor-paginated like Slack; any verb;
 form, query or JSON parameters), and ``POST /response/{id}`` for ``respond()``. Every
 call is recorded as a ``Call``.
 Workspaces: a token belongs to one team (``tokens={"xoxb-test": "T1", "xoxb-t2": "T2"}``)
 and, like Slack, only sees users, channels, user groups and DMs of its own team.
+OAuth install: ``oauth_app(client_id, secret)`` registers the app; ``approve_install(team=…,
+user=…)`` is the person pressing "Allow" on slack.com and returns the one-time ``code``
+that ``oauth.v2.access`` (client id + secret, Basic auth or form) exchanges for a new bot
+token of that team (``xoxb-<team>-<n>``, then valid for every method like a seeded one).
 Socket Mode: ``apps.connections.open`` (app token ``xapp-test``) hands out
 ``ws://…/socket``; ``await mock.socket_send(type, payload)`` pushes an envelope to the
 connected client and ``await mock.socket_ack(envelope_id)`` returns its acknowledgement.
@@ -34,6 +40,7 @@ one-second window. Blocks are parsed with ``slack_sdk.models.blocks`` and reject
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import math
@@ -47,11 +54,13 @@ from typing import Any
 from aiohttp import web
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 BOT_USER_ID = "UCALBOT"
 BOT_ID = "BCALBOT"
 MAX_BLOCKS = 50
 MAX_HOME_BLOCKS = 100
+MAX_MODAL_BLOCKS = 100
 MAX_HISTORY_PAGE = 999
 
 
@@ -174,6 +183,18 @@ class _RateLimit:
 
 
 @dataclass
+class _Grant:
+    """An approved install waiting for its code to be exchanged."""
+
+    team: str
+    team_name: str
+    user: str
+    client_id: str | None
+    redirect_uri: str | None
+    scopes: tuple[str, ...]
+
+
+@dataclass
 class _Fault:
     remaining: int
     status: int
@@ -195,6 +216,8 @@ class MockSlack:
         self.usergroups: dict[str, list[str]] = {}
         self.usergroup_teams: dict[str, str] = {}
         self.views: dict[str, dict[str, Any]] = {}  # user id → published Home view
+        self.modals: dict[str, dict[str, Any]] = {}  # view id → modal, as last opened/updated
+        self.exchanged_triggers: set[str] = set()
         self.latency: dict[str | None, float] = {}
         self.rate_limits: dict[str, _RateLimit] = {}
         self.page_cap = 1000  # largest page any paginated method returns
@@ -209,6 +232,9 @@ class MockSlack:
         self.socket_acks: dict[str, dict[str, Any]] = {}
         self._envelopes = itertools.count(1)
         self.url = ""
+        self.oauth_clients: dict[str, str] = {}  # client id → client secret
+        self._grants: dict[str, _Grant] = {}  # unexchanged OAuth codes
+        self._codes = itertools.count(1)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -287,6 +313,33 @@ class MockSlack:
     def add_usergroup(self, group_id: str, members: list[str], *, team: str | None = None) -> None:
         self.usergroups[group_id] = list(members)
         self.usergroup_teams[group_id] = team or self.team
+
+    def oauth_app(self, client_id: str, client_secret: str) -> None:
+        """Accept `oauth.v2.access` from this app (a Slack app's credentials)."""
+        self.oauth_clients[client_id] = client_secret
+
+    def approve_install(
+        self,
+        *,
+        team: str,
+        user: str,
+        team_name: str = "",
+        client_id: str | None = None,
+        redirect_uri: str | None = None,
+        scopes: tuple[str, ...] = ("commands", "chat:write", "im:write", "users:read"),
+    ) -> str:
+        """A person approved the app on Slack's consent screen: the `code` Slack redirects
+        back with. Exchanged once; `redirect_uri`, when given, must match the exchange's."""
+        code = f"{team}.{next(self._codes)}.code"
+        self._grants[code] = _Grant(
+            team=team,
+            team_name=team_name or f"Team {team}",
+            user=user,
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            scopes=scopes,
+        )
+        return code
 
     def dm_channel(self, user_id: str) -> str:
         """The DM channel id conversations.open returns for a user (stable per user)."""
@@ -507,6 +560,8 @@ class MockSlack:
 
     def _dispatch(self, method: str, params: dict[str, Any], request: web.Request) -> web.Response:
         token = _token(request, params)
+        if method == "oauth.v2.access":  # authenticated by the app's id and secret, no token
+            return self._oauth_v2_access(params, request)
         if method == "apps.connections.open":  # the only method taking an app-level token
             if token not in self.app_tokens:
                 return _error("invalid_auth" if token else "not_authed")
@@ -524,6 +579,32 @@ class MockSlack:
         return handler(self, params, self.tokens[token])
 
     # --- Web API methods ---------------------------------------------------------------
+
+    def _oauth_v2_access(self, params: dict[str, Any], request: web.Request) -> web.Response:
+        """Exchange an install's code for a bot token, answering like Slack does."""
+        client_id, secret = _client_credentials(request, params)
+        if not client_id or self.oauth_clients.get(client_id) != secret:
+            return _error(
+                "invalid_client_id" if client_id not in self.oauth_clients else "bad_client_secret"
+            )
+        grant = self._grants.pop(str(params.get("code") or ""), None)
+        if grant is None or grant.client_id not in (None, client_id):
+            return _error("invalid_code")
+        if grant.redirect_uri is not None and params.get("redirect_uri") != grant.redirect_uri:
+            return _error("bad_redirect_uri")
+        token = f"xoxb-{grant.team}-{next(self._codes)}"
+        self.tokens[token] = grant.team
+        return _ok(
+            access_token=token,
+            token_type="bot",
+            scope=",".join(grant.scopes),
+            bot_user_id=BOT_USER_ID,
+            app_id="ACALBOT",
+            team={"id": grant.team, "name": grant.team_name},
+            enterprise=None,
+            is_enterprise_install=False,
+            authed_user={"id": grant.user},
+        )
 
     def _auth_test(self, params: dict[str, Any], team: str) -> web.Response:
         return _ok(
@@ -648,6 +729,70 @@ class MockSlack:
         self.views[user.id] = stored
         return _ok(view=stored)
 
+    def _views_open(self, params: dict[str, Any], team: str) -> web.Response:
+        """A modal for a trigger_id, which (like Slack's) can be exchanged only once.
+
+        Expiry (3 s) isn't timed here: `fail_method("views.open", "expired_trigger_id")`.
+        """
+        trigger = str(params.get("trigger_id") or "")
+        if not trigger:
+            return _error("invalid_arguments", detail="trigger_id is required")
+        if trigger in self.exchanged_triggers:
+            return _error("exchanged_trigger_id")
+        view, problem = _modal_of(params.get("view"))
+        if problem is not None:
+            return problem
+        self.exchanged_triggers.add(trigger)
+        view_id = f"VM{next(self._ts)}"
+        stored = self._store_modal(view, view_id, team, trigger=trigger)
+        return _ok(view=stored)
+
+    def _views_update(self, params: dict[str, Any], team: str) -> web.Response:
+        view_id = str(params.get("view_id") or "")
+        external_id = str(params.get("external_id") or "")
+        current = self.modals.get(view_id) or next(
+            (
+                m
+                for m in self.modals.values()
+                if external_id and m.get("external_id") == external_id
+            ),
+            None,
+        )
+        if current is None or current["team_id"] != team:
+            return _error("not_found")
+        if params.get("hash") and params["hash"] != current["hash"]:
+            return _error("hash_conflict")
+        view, problem = _modal_of(params.get("view"))
+        if problem is not None:
+            return problem
+        stored = self._store_modal(view, str(current["id"]), team, trigger=current["trigger_id"])
+        return _ok(view=stored)
+
+    def _store_modal(
+        self, view: dict[str, Any], view_id: str, team: str, *, trigger: str
+    ) -> dict[str, Any]:
+        stored = {
+            "private_metadata": "",
+            "callback_id": "",
+            "external_id": "",
+            **view,
+            "id": view_id,
+            "team_id": team,
+            "app_id": "ACALBOT",
+            "bot_id": BOT_ID,
+            "hash": f"h{next(self._ts)}",
+            "state": {"values": {}},
+            "root_view_id": view_id,
+            "previous_view_id": None,
+            "trigger_id": trigger,  # not in Slack's answer; lets tests find the modal
+        }
+        self.modals[view_id] = stored
+        return stored
+
+    def modal_for(self, trigger_id: str) -> dict[str, Any] | None:
+        """The modal a trigger_id opened (after any updates), if one did."""
+        return next((m for m in self.modals.values() if m["trigger_id"] == trigger_id), None)
+
     def _chat_update(self, params: dict[str, Any], team: str) -> web.Response:
         channel, ts = str(params.get("channel") or ""), str(params.get("ts") or "")
         if not self._can_post(channel, team):
@@ -717,6 +862,8 @@ _METHODS = {
     "chat.postEphemeral": MockSlack._chat_post_ephemeral,
     "conversations.history": MockSlack._conversations_history,
     "views.publish": MockSlack._views_publish,
+    "views.open": MockSlack._views_open,
+    "views.update": MockSlack._views_update,
 }
 
 
@@ -734,6 +881,19 @@ def _body_of(response: web.Response) -> Any:
         return json.loads(response.text or "")
     except (TypeError, ValueError):
         return response.text
+
+
+def _client_credentials(request: web.Request, params: dict[str, Any]) -> tuple[str, str]:
+    """An app's client id and secret: HTTP Basic auth (slack_sdk) or form fields."""
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Basic "):
+        try:
+            decoded = base64.b64decode(auth[len("Basic ") :]).decode()
+        except ValueError:
+            return "", ""
+        client_id, _, secret = decoded.partition(":")
+        return client_id, secret
+    return str(params.get("client_id") or ""), str(params.get("client_secret") or "")
 
 
 def _token(request: web.Request, params: dict[str, Any]) -> str:
@@ -792,6 +952,67 @@ def _metadata(raw: Any) -> tuple[dict[str, Any] | None, bool]:
     ):
         return None, True
     return {"event_type": raw["event_type"], "event_payload": raw["event_payload"]}, False
+
+
+def _modal_of(raw: Any) -> tuple[dict[str, Any], web.Response | None]:
+    """A `view` argument as Slack checks a modal: slack_sdk's `View` validators (title,
+    submit and close ≤ 24, private_metadata ≤ 3000, callback_id ≤ 255, 1–100 blocks),
+    each block as for messages, and the rules only Slack's server applies."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return {}, _error("invalid_arguments", detail="view is not JSON")
+    if not isinstance(raw, dict) or raw.get("type") != "modal":
+        return {}, _error("invalid_arguments", detail="view.type must be modal")
+    if not isinstance(raw.get("title"), dict) or raw["title"].get("type") != "plain_text":
+        return {}, _error("invalid_arguments", detail="a modal needs a plain_text title")
+    try:
+        View(**raw).to_dict()
+    except (SlackObjectFormationError, TypeError, ValueError, KeyError) as exc:
+        return {}, _error("invalid_arguments", response_metadata={"messages": [str(exc)]})
+    blocks = raw.get("blocks")
+    problem = _blocks_problem(blocks, max_blocks=MAX_MODAL_BLOCKS)
+    if problem is None:
+        problem = _modal_rules(raw)
+    if problem or not blocks:
+        return {}, _error("invalid_arguments", response_metadata={"messages": [problem or "empty"]})
+    return raw, None
+
+
+def _modal_rules(view: dict[str, Any]) -> str | None:
+    inputs = [b for b in view["blocks"] if b.get("type") == "input"]
+    if inputs and not view.get("submit"):
+        return "[ERROR] must define submit to use input block [json-pointer:/view/submit]"
+    for i, block in enumerate(view["blocks"]):
+        if block.get("type") != "input":
+            continue
+        where = f"[json-pointer:/view/blocks/{i}/element]"
+        element = block.get("element") or {}
+        kind = element.get("type")
+        if not element.get("action_id"):
+            return f"[ERROR] input elements need an action_id {where}"
+        if kind == "number_input" and "initial_value" in element:
+            try:
+                number = float(element["initial_value"])
+            except (TypeError, ValueError):
+                return f"[ERROR] initial_value must be a number {where}"
+            if not element.get("is_decimal_allowed") and not number.is_integer():
+                return f"[ERROR] initial_value must be a whole number {where}"
+            low, high = element.get("min_value"), element.get("max_value")
+            if (low is not None and number < float(low)) or (
+                high is not None and number > float(high)
+            ):
+                return f"[ERROR] initial_value outside min_value/max_value {where}"
+        if kind == "datepicker" and "initial_date" in element:
+            try:
+                time.strptime(str(element["initial_date"]), "%Y-%m-%d")
+            except ValueError:
+                return f"[ERROR] initial_date must be YYYY-MM-DD {where}"
+        if kind == "static_select" and "initial_option" in element:
+            if element["initial_option"] not in (element.get("options") or []):
+                return f"[ERROR] initial_option must be one of options {where}"
+    return None
 
 
 def _truthy(value: Any) -> bool:

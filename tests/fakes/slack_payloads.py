@@ -7,6 +7,7 @@ await client.post("/slack/events", data=body, headers=signed_headers(body, SECRE
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -18,6 +19,13 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 TEAM = "T1"
 APP_ID = "ACALBOT"
+_triggers = itertools.count(1)
+
+
+def new_trigger_id() -> str:
+    """A fresh trigger_id: Slack's can be exchanged for a modal only once."""
+    n = next(_triggers)
+    return f"{int(time.time())}.{n}.{n:08x}"
 
 
 def signed_headers(body: str, secret: str, *, timestamp: int | None = None) -> dict[str, str]:
@@ -36,6 +44,7 @@ def command_body(
     channel_id: str = "C1",
     response_url: str,
     command: str = "/calendar",
+    trigger_id: str | None = None,
 ) -> str:
     return urlencode(
         {
@@ -51,7 +60,7 @@ def command_body(
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": "1337.42.abcdef",
+            "trigger_id": trigger_id or new_trigger_id(),
         }
     )
 
@@ -115,6 +124,81 @@ def block_actions_body(
             "app_id": APP_ID,
             "bot_id": "BCALBOT",
         }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_state(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """`view.state.values` as Slack's client fills it in when a modal is submitted.
+
+    `values` by block id: a string (text, number, date, select value) or a list of user
+    ids. Inputs not given keep their initial value, as they do on screen; None empties one.
+    """
+    state: dict[str, Any] = {}
+    for block in view.get("blocks") or []:
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        kind = element["type"]
+        given = values.get(block["block_id"], _initial(element))
+        entry: dict[str, Any] = {"type": kind}
+        if kind == "multi_users_select":
+            entry["selected_users"] = list(given or [])
+        elif kind == "datepicker":
+            entry["selected_date"] = given or None
+        elif kind == "static_select":
+            entry["selected_option"] = next(
+                (o for o in element.get("options") or [] if o["value"] == given), None
+            )
+        else:  # plain_text_input, number_input: what was typed, as text
+            entry["value"] = None if given in (None, "") else str(given)
+        state[block["block_id"]] = {element["action_id"]: entry}
+    return state
+
+
+def _initial(element: dict[str, Any]) -> Any:
+    if element["type"] == "multi_users_select":
+        return element.get("initial_users") or []
+    if element["type"] == "datepicker":
+        return element.get("initial_date")
+    if element["type"] == "static_select":
+        return (element.get("initial_option") or {}).get("value")
+    return element.get("initial_value")
+
+
+def view_submission_body(
+    view: dict[str, Any],
+    values: dict[str, Any] | None = None,
+    *,
+    user_id: str = "U1",
+    team_id: str = TEAM,
+    state: dict[str, Any] | None = None,
+) -> str:
+    """Pressing submit on `view` (a modal as views.open returned it) with `values`.
+
+    `state` replaces the computed `view.state.values` (a crafted payload).
+    """
+    submitted = {
+        **view,
+        "state": {"values": state if state is not None else view_state(view, values or {})},
+    }
+    submitted.pop("trigger_id", None)  # the mock's own bookkeeping, not part of a view
+    payload: dict[str, Any] = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "calbot-test"},
+        "user": {
+            "id": user_id,
+            "username": user_id.lower(),
+            "name": user_id.lower(),
+            "team_id": team_id,
+        },
+        "api_app_id": APP_ID,
+        "token": "deprecated-verification-token",
+        "trigger_id": new_trigger_id(),
+        "view": submitted,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
     return urlencode({"payload": json.dumps(payload)})
 
 

@@ -81,7 +81,7 @@ async def run_action(
     try:
         if from_home:
             if reply is not None:
-                await _answer_in_dm(client, user_id, reply)
+                await answer_in_dm(client, user_id, reply)
             await publish_home(deps.bot, client, team_id, user_id)
         elif reply is not None:
             await respond(**render(reply), response_type="ephemeral", replace_original=False)
@@ -89,7 +89,9 @@ async def run_action(
         log.warning("could not answer action %s: %s", action_id, type(exc).__name__)
 
 
-async def _answer_in_dm(client: AsyncWebClient, user_id: str, reply: Message) -> None:
+async def answer_in_dm(client: AsyncWebClient, user_id: str, reply: Message) -> None:
+    """Post `reply` in the user's DM with the bot: for requests without a response_url
+    (App Home clicks, modal submissions)."""
     opened = await client.conversations_open(users=user_id)
     channel = (opened.get("channel") or {}).get("id")
     if channel:

@@ -70,10 +70,15 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             publish_home(deps.bot, client, team_id, str(event["user"])), name="slack app home"
         )
 
-    async def on_access_lost(body: dict[str, Any]) -> None:
-        # Single workspace: nothing to delete; the outbox sees ChatNotInstalled from now on.
-        # The multi-workspace installation store will delete the team's bot token here.
-        log.warning("slack access revoked for team %s", body.get("team_id"))
+    async def on_access_lost(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        team_id = team_of(body, context.team_id)
+        if event.get("type") == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+            return  # only user tokens, and calbot holds none
+        log.warning("slack access lost for team %s (%s)", team_id, event.get("type"))
+        if deps.tokens is not None and team_id:
+            # From now on the team's token is unknown: its queued messages fail as
+            # ChatNotInstalled (dead, no retries) without another call to Slack.
+            deps.background.spawn(deps.tokens.forget(team_id=team_id), name="slack uninstall")
 
     app.event("app_uninstalled")(on_access_lost)
     app.event("tokens_revoked")(on_access_lost)

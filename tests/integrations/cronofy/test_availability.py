@@ -163,7 +163,7 @@ async def test_start_interval_aligns_to_each_period_start(client, sandbox):
     answer = await client.availability(body)
     assert [s["start"][11:16] for s in answer["available_slots"]] == ["09:10", "09:40", "13:05"]
 
-    body["max_results"] = 2
+    body["max_results"] = 2  # type: ignore[assignment]
     answer = await client.availability(body)
     assert len(answer["available_slots"]) == 2
 

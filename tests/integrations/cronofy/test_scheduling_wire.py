@@ -87,7 +87,7 @@ def test_busy_periods_skip_free_parse_dates_and_trim_to_range():
         {"calendar_id": "c", "start": "2026-05-05", "end": "2026-05-06"},
     ]
     found = busy_periods(
-        items,
+        items,  # type: ignore[arg-type]
         "Europe/London",
         datetime(2026, 5, 4, 7, 45, tzinfo=UTC),
         datetime(2026, 5, 5, 12, tzinfo=UTC),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.messages import Message, Section
+from bot.messages import Divider, Message, Section
 from integrations.slack.render import MAX_HOME_BLOCKS, home_view
 from tests.fakes.mock_slack import validate_blocks
 from tests.fakes.slack_payloads import home_opened_event
@@ -88,6 +88,12 @@ async def test_a_failed_publish_is_logged_not_raised(calbot: Calbot) -> None:
 def test_home_view_takes_up_to_100_blocks() -> None:
     card = Message(text="t", blocks=tuple(Section(text=f"line {n}") for n in range(150)))
     view = home_view(card)
+    assert len(view["blocks"]) == MAX_HOME_BLOCKS
+    # Text sections merge to fit rather than lose lines...
+    assert _text(view["blocks"]).count("line ") == 150
+    validate_blocks(view["blocks"], max_blocks=MAX_HOME_BLOCKS)
+    # ...and what can't merge is cut, with a note.
+    view = home_view(Message(text="t", blocks=tuple(Divider() for _ in range(150))))
     assert len(view["blocks"]) == MAX_HOME_BLOCKS
     assert "shortened" in view["blocks"][-1]["elements"][0]["text"]
     validate_blocks(view["blocks"], max_blocks=MAX_HOME_BLOCKS)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 
 from integrations.slack.listeners import commands
+from integrations.slack.manifest import ManifestError, bot_scopes, render_manifest
 
 REPO = Path(__file__).resolve().parents[3]
 SCHEMAS = REPO / ".." / "shared" / "schemas" / "slack"
@@ -89,3 +93,73 @@ def test_manifest_matches_what_the_adapter_serves(manifest: dict[str, Any]) -> N
     assert manifest["settings"]["socket_mode_enabled"] is False
     assert len(manifest["display_information"]["long_description"]) >= 174  # Slack UI minimum
     assert re.fullmatch(r"#[0-9a-f]{6}", manifest["display_information"]["background_color"])
+
+
+def _slack_manifest(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python app.py slack-manifest` as an operator runs it (no .env, no stray SLACK_*)."""
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "MICROSOFT_", "CRONOFY_", "CALBOT_"))
+        and k not in {"DATABASE_URL", "TOKEN_ENCRYPTION_KEY", "PUBLIC_BASE_URL"}
+    }
+    return subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(REPO / "app.py"), "slack-manifest"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**environment, **env},
+        check=False,
+    )
+
+
+def test_slack_manifest_command_fills_in_the_public_url(tmp_path: Path) -> None:
+    result = _slack_manifest(tmp_path, PUBLIC_BASE_URL="https://calbot.acme.test/")
+    assert result.returncode == 0, result.stderr
+    printed = yaml.safe_load(result.stdout)
+    errors = list(_validator().iter_errors(printed))
+    assert not errors, "\n".join(e.message for e in errors)
+    assert "calbot.example.com" not in result.stdout
+    assert "# Slack app manifest for calbot" in result.stdout  # the explanations stay
+    events = "https://calbot.acme.test/slack/events"
+    assert printed["features"]["slash_commands"][0]["url"] == events
+    assert printed["settings"]["event_subscriptions"]["request_url"] == events
+    assert printed["settings"]["interactivity"]["request_url"] == events
+    assert printed["oauth_config"]["redirect_urls"] == [
+        "https://calbot.acme.test/slack/oauth_redirect"
+    ]
+    assert printed["settings"]["socket_mode_enabled"] is False
+    # Everything else is manifest.yml as it is.
+    original = yaml.safe_load((REPO / "manifest.yml").read_text())
+    assert printed["oauth_config"]["scopes"] == original["oauth_config"]["scopes"]
+    assert printed["display_information"] == original["display_information"]
+
+
+def test_slack_manifest_command_in_socket_mode(tmp_path: Path) -> None:
+    result = _slack_manifest(
+        tmp_path, PUBLIC_BASE_URL="https://calbot.acme.test", SLACK_APP_TOKEN="xapp-1-A1-1-x"
+    )
+    assert result.returncode == 0, result.stderr
+    printed = yaml.safe_load(result.stdout)
+    assert not list(_validator().iter_errors(printed))
+    settings = printed["settings"]
+    assert settings["socket_mode_enabled"] is True
+    # Commands, clicks and events come over the WebSocket: no request URLs...
+    assert "https://calbot.acme.test/slack/events" not in result.stdout
+    assert "url" not in printed["features"]["slash_commands"][0]
+    assert settings["interactivity"] == {"is_enabled": True}
+    assert "request_url" not in settings["event_subscriptions"]
+    assert settings["event_subscriptions"]["bot_events"]
+    # ...but installing through OAuth is still a browser round trip.
+    assert printed["oauth_config"]["redirect_urls"] == [
+        "https://calbot.acme.test/slack/oauth_redirect"
+    ]
+
+
+def test_render_manifest_reports_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match=r"missing\.yml"):
+        render_manifest("https://x.test", socket_mode=False, path=tmp_path / "missing.yml")
+    with pytest.raises(ManifestError, match="scopes"):
+        (tmp_path / "empty.yml").write_text("oauth_config: {}\n")
+        bot_scopes(tmp_path / "empty.yml")

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from integrations.slack import SlackAdapter
+from integrations.slack import SlackAdapter, manifest
+from integrations.slack.auth import InstalledTokens
 from integrations.slack.chat import SlackChat
 from tests.fakes.mock_slack import MockSlack
 from tests.fakes.slack_payloads import dm_event
@@ -42,19 +43,48 @@ async def test_not_mounted_without_slack_settings(tmp_path: Any, slack: MockSlac
 
 
 @pytest.mark.usefixtures("clean_env")
-async def test_client_id_without_bot_token_is_reported_not_half_mounted(
-    tmp_path: Any, slack: MockSlack, caplog: pytest.LogCaptureFixture
+async def test_client_id_mounts_the_multi_workspace_install(
+    tmp_path: Any, slack: MockSlack
 ) -> None:
+    async with running_calbot(
+        tmp_path,
+        slack,
+        SLACK_BOT_TOKEN=None,
+        SLACK_CLIENT_ID="123.456",
+        SLACK_CLIENT_SECRET="shh",
+    ) as app:
+        assert isinstance(app.runtime.chats["slack"], SlackChat)
+        assert isinstance(app.adapter.tokens, InstalledTokens)
+        routes = {
+            (r.method, r.resource.canonical)
+            for r in app.runtime.web.router.routes()
+            if r.resource is not None
+        }
+        assert {
+            ("POST", "/slack/events"),
+            ("GET", "/slack/install"),
+            ("GET", "/slack/oauth_redirect"),
+        } <= routes
+    assert slack.calls == []  # nothing is called until someone installs
+
+
+@pytest.mark.usefixtures("clean_env")
+async def test_without_manifest_the_oauth_install_is_reported_not_half_mounted(
+    tmp_path: Any,
+    slack: MockSlack,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(manifest, "MANIFEST", tmp_path / "missing.yml")
+    monkeypatch.setattr(manifest.bot_scopes, "__defaults__", (tmp_path / "missing.yml",))
     with caplog.at_level(logging.ERROR, logger="integrations.slack"):
         async with running_calbot(
-            tmp_path,
-            slack,
-            SLACK_BOT_TOKEN=None,
-            SLACK_CLIENT_ID="123.456",
-            SLACK_CLIENT_SECRET="shh",
+            tmp_path, slack, SLACK_BOT_TOKEN=None, SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="s"
         ) as app:
             assert "slack" not in app.runtime.chats
-    assert "multi-workspace install" in caplog.text
+            response = await app.client.get("/slack/install", allow_redirects=False)
+            assert response.status == 404
+    assert "manifest.yml" in caplog.text
 
 
 @pytest.mark.usefixtures("clean_env")

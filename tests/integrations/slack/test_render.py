@@ -142,12 +142,39 @@ def test_an_unbroken_long_word_is_still_split() -> None:
 
 
 def test_at_most_fifty_blocks() -> None:
-    message = Message(text="t", blocks=tuple(Section(text=f"s{i}") for i in range(80)))
+    message = Message(text="t", blocks=tuple(Divider() for i in range(80)))
     blocks = render_blocks(message)
     assert len(blocks) == MAX_BLOCKS
     assert blocks[-1]["type"] == "context"
     assert "shortened" in blocks[-1]["elements"][0]["text"]
     parsed(blocks)
+
+
+def test_too_many_blocks_are_compacted_before_anything_is_cut() -> None:
+    # 20 times (the most a proposal offers), each a section, a context line and its
+    # buttons, plus a closing section: 61 blocks.
+    per_slot: list[Section | Context | Actions] = []
+    for i in range(20):
+        per_slot += [
+            Section(text=f"**Slot {i}**"),
+            Context(text=f"{i}:00 in New York"),
+            Actions(buttons=(Button(label="Accept", action_id="accept", value=str(i)),)),
+        ]
+    blocks = render_blocks(Message(text="t", blocks=(*per_slot, Section(text="end"))))
+    parsed(blocks)
+    assert len(blocks) == 41
+    assert [b["type"] for b in blocks[:2]] == ["section", "actions"]
+    assert blocks[0]["text"]["text"] == "*Slot 0*\n0:00 in New York"
+    values = [e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert values == [str(i) for i in range(20)]  # every button kept
+    assert "shortened" not in str(blocks)
+
+    # Plain sections merge only as far as needed to fit.
+    many = render_blocks(Message(text="t", blocks=tuple(Section(text=f"s{i}") for i in range(60))))
+    assert len(many) == MAX_BLOCKS
+    assert "\n".join(b["text"]["text"] for b in many) == "\n".join(f"s{i}" for i in range(60))
+    assert many[-1]["text"]["text"] == "s59"
+    parsed(many)
 
 
 def test_button_limits() -> None:

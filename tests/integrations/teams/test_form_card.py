@@ -110,7 +110,13 @@ def test_other_data_is_not_a_form() -> None:
 
 
 def test_errors_are_shown_under_their_fields_with_the_values_kept() -> None:
-    values = {"name": "", "size": "12", "day": "2026-12-02", "color": "b", "people": ["a1"]}
+    values: dict[str, str | list[str]] = {
+        "name": "",
+        "size": "12",
+        "day": "2026-12-02",
+        "color": "b",
+        "people": ["a1"],
+    }
     errors = {"size": "Between 1 and 9.", "people": "Nobody called a1.", "whole": "Try later."}
     card = render_form(FORM, values=values, errors=errors, names={"a1": "Ann Able"})
     fields = _inputs(card)

@@ -86,7 +86,10 @@ async def test_new_people_are_stored_and_known_ones_keep_their_1to1_chat(
 ) -> None:
     seed_team(teams.connector, (ALICE, BOB))
     store = teams.runtime.store
-    known = {"service_url": teams.connector.url, "conversation_id": "a:alice-1to1"}
+    known: dict[str, object] = {
+        "service_url": teams.connector.url,
+        "conversation_id": "a:alice-1to1",
+    }
     await store.upsert_user(ALICE.ref, ChatProfile("Alice Example"), known)
 
     await chat(teams).members(TENANT, TEAM)
