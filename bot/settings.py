@@ -103,6 +103,8 @@ class Settings(BaseSettings):
         slack = "off (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN or SLACK_CLIENT_ID)"
         if self.slack_enabled:
             slack = "socket mode" if self.SLACK_APP_TOKEN else "HTTP at /slack/events"
+            if self.SLACK_CLIENT_ID:
+                slack += f"; install at {self.PUBLIC_BASE_URL}/slack/install"
         teams = (
             "local mode: no MICROSOFT_APP_ID, requests are not authenticated"
             if self.teams_local_mode
