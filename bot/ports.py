@@ -263,6 +263,14 @@ class Store(Protocol):
 
     async def connection_counts(self, platform: str, workspace_id: str) -> dict[str, int]: ...
 
+    async def save_report(
+        self, requester: UserRecord, team: str, label: str, message_key: str
+    ) -> None: ...
+
+    async def claim_reports_to_refresh(
+        self, user_id: int, *, since: datetime, refreshed_before: datetime, limit: int = 5
+    ) -> list[tuple[UserRecord, str, str]]: ...
+
     async def upsert_members(
         self, platform: str, workspace_id: str, members: list[tuple[str, ChatProfile, Any]]
     ) -> dict[str, UserRecord]: ...

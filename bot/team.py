@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -81,7 +82,25 @@ class TeamService:
         await self._edit(requester, key, pages[0], suffix="done")
         for number, page in enumerate(pages[1:], start=2):
             await self._send(requester, page, key=f"{key}:p{number}")
+        await self._store.save_report(requester, str(team), label, key)
         return simple(f"I've sent you the calendar report for {label} in a DM.")
+
+    async def on_connected(self, user_id: int) -> None:
+        """Someone connected: recent reports of their workspace show it (first page edited,
+        at most once a minute per report, so a wave of connects costs few roster fetches)."""
+        now = self._clock.now()
+        claimed = await self._store.claim_reports_to_refresh(
+            user_id, since=now - timedelta(days=7), refreshed_before=now - timedelta(minutes=1)
+        )
+        for requester, team, key in claimed:
+            try:
+                pages = await self._build_pages(
+                    requester.ref.workspace_id, requester, TeamRef.parse(team)
+                )
+            except ChatError:
+                continue
+            digest = hashlib.sha256(pages[0].to_json().encode()).hexdigest()[:16]
+            await self._edit(requester, key, pages[0], suffix=f"r{digest}")
 
     async def _build_pages(
         self, workspace_id: str, reader: UserRecord, team: TeamRef

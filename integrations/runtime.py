@@ -181,6 +181,7 @@ async def build_runtime(
     async def after_connect(user_id: int) -> None:
         await open_channel_after_connect(health, store, user_id)
         await consent.on_connected(user_id)
+        await team.on_connected(user_id)
 
     async def on_revoked(check: ConnectionCheck) -> None:
         await consent.on_invalid_grant(check.user)

@@ -291,3 +291,20 @@ class Booking(Base):
     state: Mapped[str] = mapped_column(String(16), default="booking")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class StatusReport(Base):
+    """A team report an admin received, so it can be refreshed as people connect."""
+
+    __tablename__ = "status_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    requester_id: Mapped[int] = mapped_column(ForeignKey("chat_users.id", ondelete="CASCADE"))
+    team: Mapped[str] = mapped_column(String(400))  # TeamRef as "kind:id"
+    label: Mapped[str] = mapped_column(String(255), default="")
+    message_key: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    refreshed_at: Mapped[datetime]

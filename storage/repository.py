@@ -613,6 +613,62 @@ class SqlStore(ProposalStoreMixin):
             )
             return {state: int(count) for state, count in rows.all()}
 
+    async def save_report(
+        self, requester: UserRecord, team: str, label: str, message_key: str
+    ) -> None:
+        now = self._now()
+        async with self._tx() as s:
+            ws = await self._workspace(s, requester.ref.platform, requester.ref.workspace_id)
+            s.add(
+                m.StatusReport(
+                    workspace_id=ws.id,
+                    requester_id=requester.id,
+                    team=team[:400],
+                    label=label[:255],
+                    message_key=message_key,
+                    created_at=now,
+                    # Eligible for its first refresh at once; later ones at most per minute.
+                    refreshed_at=now - timedelta(minutes=2),
+                )
+            )
+
+    async def claim_reports_to_refresh(
+        self, user_id: int, *, since: datetime, refreshed_before: datetime, limit: int = 5
+    ) -> list[tuple[UserRecord, str, str]]:
+        """Recent reports in this person's workspace, each claimed for one refresh (at most
+        once per minute), as (requester, team, message key)."""
+        now = self._now()
+        claimed: list[tuple[UserRecord, str, str]] = []
+        async with self._tx() as s:
+            person = await s.get(m.ChatUser, user_id)
+            if person is None:
+                return []
+            rows = (
+                await s.scalars(
+                    select(m.StatusReport)
+                    .where(
+                        m.StatusReport.workspace_id == person.workspace_id,
+                        m.StatusReport.created_at >= since,
+                        m.StatusReport.refreshed_at < refreshed_before,
+                    )
+                    .order_by(m.StatusReport.created_at.desc())
+                    .limit(limit)
+                )
+            ).all()
+            for row in rows:
+                result = await s.execute(
+                    update(m.StatusReport)
+                    .where(
+                        m.StatusReport.id == row.id,
+                        m.StatusReport.refreshed_at < refreshed_before,
+                    )
+                    .values(refreshed_at=now)
+                )
+                requester = await s.get(m.ChatUser, row.requester_id)
+                if getattr(result, "rowcount", 0) and requester is not None:
+                    claimed.append((_user_record(requester), row.team, row.message_key))
+        return claimed
+
     async def upsert_members(
         self, platform: str, workspace_id: str, members: list[tuple[str, ChatProfile, Any]]
     ) -> dict[str, UserRecord]:

@@ -158,3 +158,15 @@ async def test_home_shows_own_status_and_admin_summary(calbot: RunningCalbot) ->
     assert "isn't connected yet" in _text(alice_home)
     assert "For admins" in _text(alice_home) and "1 connected" in _text(alice_home)
     assert [b.label for b in alice_home.buttons()] == ["Connect your calendar"]
+
+
+async def test_the_report_updates_as_people_connect(calbot: RunningCalbot) -> None:
+    _org(calbot)
+    alice = calbot.session("alice")
+    await alice.say("/calendar team #interviewers")
+    await calbot.settle()
+    report = alice.last_dm()
+    assert "0 of 4 connected" in _text(report.message)
+    await _connect(calbot, "bob")
+    assert report.edits == 2, "the report DM was edited again when Bob connected"
+    assert "1 of 4 connected" in _text(report.message)
