@@ -12,7 +12,7 @@ from bot.forms import Form, FormErrors, FormValues
 from bot.home import home_card
 from bot.messages import Message, Section, simple
 from bot.ports import Store
-from bot.propose import ProposeService
+from bot.propose import REPLACE_FORM_PREFIX, ProposeService
 from bot.propose_form import PROPOSE_FORM_ID
 from bot.team import TeamService
 
@@ -112,6 +112,8 @@ class Bot:
             return await self.propose.next_window(actor, value)
         if action_id == "propose.nudge":
             return await self.propose.nudge(actor, value)
+        if action_id == "propose.replace":
+            return await self.propose.replace_form(actor, value)
         if action_id == "propose.retry":
             return await self.propose.retry(actor, value)
         if action_id in {"consent.open_link", "health.relink"}:
@@ -140,6 +142,8 @@ class Bot:
         """A submitted form. Field errors come back for the adapter to show in the form."""
         if form_id == PROPOSE_FORM_ID:
             return await self.propose.submit(actor, values)
+        if form_id.startswith(REPLACE_FORM_PREFIX):
+            return await self.propose.replace(actor, form_id, values)
         return simple("That form is no longer active.")
 
     async def installed(self, actor: Actor) -> None:

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from bot import propose_cards
 from bot.connect import Actor
 from bot.errors import CalendarError, CalendarUnavailable, ChatError
-from bot.forms import Form, FormErrors, FormValues
+from bot.forms import Form, FormErrors, FormField, FormValues
 from bot.identity import UserRef
-from bot.messages import Message, simple
+from bot.messages import Message, Section, simple
 from bot.ports import CalendarPort, ChatPort, Clock, Store, TokenSet
 from bot.propose_form import (
     PROPOSE_FORM_ID,
@@ -49,6 +49,7 @@ from bot.slots import (
 log = logging.getLogger(__name__)
 
 REFRESH_AHEAD = timedelta(minutes=5)
+REPLACE_FORM_PREFIX = "replace:"
 
 
 class ProposeService:
@@ -320,6 +321,64 @@ class ProposeService:
             return simple(f"{person.user.display_name or uid} was already nudged today.")
         return simple(f"I've sent {person.user.display_name or uid} a link to connect.")
 
+    async def replace_form(self, actor: Actor, value: str) -> Message:
+        """ "Replace <name>": a one-field form; its id carries which proposal and person."""
+        proposal_id, _, participant_id = value.partition(":")
+        proposal = await self._coordinated(actor, proposal_id)
+        if isinstance(proposal, Message):
+            return proposal
+        leaving = next((p for p in proposal.active if str(p.id) == participant_id), None)
+        if leaving is None:
+            return simple("That person is no longer on this panel.")
+        name = leaving.user.display_name or leaving.user.ref.user_id
+        form = Form(
+            id=f"{REPLACE_FORM_PREFIX}{proposal.id}:{leaving.id}",
+            title="Replace an interviewer",
+            submit_label="Replace",
+            fields=(
+                FormField(id="person", label=f"Who replaces {name}?", kind="users", required=True),
+            ),
+        )
+        return Message(
+            text=f"Who replaces {name}?",
+            blocks=(Section(text=f"Who replaces {name}? Pick one person."),),
+            form=form,
+        )
+
+    async def replace(self, actor: Actor, form_id: str, values: FormValues) -> FormErrors | Message:
+        """Swap the interviewer for the person picked, then search and offer again."""
+        proposal_id, _, participant_id = form_id[len(REPLACE_FORM_PREFIX) :].partition(":")
+        proposal = await self._coordinated(actor, proposal_id)
+        if isinstance(proposal, Message):
+            return proposal
+        leaving = next((p for p in proposal.active if str(p.id) == participant_id), None)
+        if leaving is None:
+            return simple("That person is no longer on this panel.")
+        picked = values.get("person") or []
+        people = [picked] if isinstance(picked, str) else list(picked)
+        if len(people) != 1:
+            return {"person": "Pick exactly one person."}
+        ref = UserRef(actor.user.platform, actor.user.workspace_id, people[0])
+        try:
+            profile = await self._chats[ref.platform].profile(ref)
+        except ChatError:
+            return {"person": "I can't find that person in this workspace."}
+        if profile.is_bot or profile.deleted:
+            return {"person": f"{profile.display_name or ref.user_id} can't attend interviews."}
+        if any(p.user.ref.user_id == ref.user_id for p in proposal.active):
+            return {"person": "That person is already on the panel."}
+        users = await self._store.upsert_members(
+            ref.platform, ref.workspace_id, [(ref.user_id, profile, None)]
+        )
+        await self._store.set_participant_state(leaving.id, "replaced")
+        await self._store.add_participant(
+            proposal.id, users[ref.user_id].id, leaving.role, leaving.position
+        )
+        for participant in proposal.active:
+            if participant.state == "none_work" and participant.id != leaving.id:
+                await self._store.set_participant_state(participant.id, "invited")
+        return await self.search(proposal.id)
+
     async def retry(self, actor: Actor, value: str) -> Message:
         proposal = await self._coordinated(actor, value)
         if isinstance(proposal, Message):
@@ -491,14 +550,13 @@ class ProposeService:
         proposal = await self._store.get_proposal(proposal_id)
         if proposal is None:
             return
-        round_id = min((s.id for s in proposal.slots), default=0)
         cards: list[tuple[UserRecord, str, Message]] = []
-        for participant in proposal.active:
+        # Everyone's card, replaced people's too: one card per person per proposal, edited
+        # in place when new times are searched, so no stale times stay clickable.
+        for participant in proposal.participants:
             tz = participant.user.tz or str(proposal.request.get("tz", "UTC"))
             card = propose_cards.offer_card(proposal, participant, tz)
-            cards.append(
-                (participant.user, f"offer:{proposal.id}:{participant.id}:{round_id}", card)
-            )
+            cards.append((participant.user, f"offer:{proposal.id}:{participant.id}", card))
         cards.append(
             (proposal.coordinator, f"track:{proposal.id}", propose_cards.tracking_card(proposal))
         )

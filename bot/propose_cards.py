@@ -68,6 +68,11 @@ def offer_card(proposal: ProposalRecord, me: ParticipantRecord, reader_tz: str) 
     if proposal.state in _CLOSED:
         blocks.append(Section(text=_CLOSED[proposal.state]))
         return Message(text=_CLOSED[proposal.state], blocks=tuple(blocks))
+    if me.state == "replaced":
+        blocks.append(
+            Section(text="The coordinator found someone else for this interview. Thanks!")
+        )
+        return Message(text="You're no longer needed for this interview", blocks=tuple(blocks))
     if me.state == "none_work":
         blocks.append(Section(text="You said none of these work. The coordinator has been told."))
         return Message(text="You said none of these times work", blocks=tuple(blocks))
@@ -154,6 +159,15 @@ def tracking_card(proposal: ProposalRecord) -> Message:
                 0,
                 Button(label="Propose new times", action_id="propose.next", value=str(proposal.id)),
             )
+            for p in [p for p in people if p.state == "none_work"][:3]:
+                buttons.insert(
+                    1,
+                    Button(
+                        label=f"Replace {_name(p)}"[:70],
+                        action_id="propose.replace",
+                        value=f"{proposal.id}:{p.id}",
+                    ),
+                )
         blocks.append(Actions(buttons=tuple(buttons)))
     return Message(text=f"Tracking: {proposal.candidate_name}", blocks=tuple(blocks))
 

@@ -164,3 +164,29 @@ async def test_the_form_validates_each_field(calbot: RunningCalbot) -> None:
     assert isinstance(nobody, dict) and "ghost" in nobody["required"]
     ok = await alice.submit("propose", {"candidate": "Ann", "required": ["bob"], "duration": "30"})
     assert not isinstance(ok, dict) and getattr(ok, "text", "").startswith("I've offered")
+
+
+async def test_a_required_interviewer_who_cant_make_it_is_replaced(calbot: RunningCalbot) -> None:
+    await _panel(calbot, "bob", "carol", "dan")
+    alice = calbot.session("alice")
+    await alice.say('/calendar propose "Lee Wong" 45m with @bob @carol next week')
+    await calbot.settle()
+    none = next(
+        b for b in _offer(calbot, "carol").message.buttons() if b.action_id == "propose.none"
+    )
+    await calbot.session("carol").press(none)
+    await calbot.settle()
+    tracking = alice.last_dm()
+    replace = next(b for b in tracking.message.buttons() if b.action_id == "propose.replace")
+    assert replace.label == "Replace Carol Chen"
+    opened = await alice.press(replace)
+    assert opened is not None and opened.form is not None
+    refused = await calbot.session("bob").press(replace)
+    assert refused is not None and "Only the coordinator" in refused.text
+    errors = await alice.submit(opened.form.id, {"person": ["bob"]})
+    assert errors == {"person": "That person is already on the panel."}
+    done = await alice.submit(opened.form.id, {"person": ["dan"]})
+    assert getattr(done, "text", "").startswith("I've offered")
+    await calbot.settle()
+    assert len(_accepts(_offer(calbot, "dan"))) == 5, "Dan got the new offer"
+    assert _accepts(_offer(calbot, "carol")) == [], "Carol's card no longer offers times"
