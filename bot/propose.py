@@ -45,6 +45,7 @@ from bot.slots import (
     parse_availability_response,
     select_slots,
 )
+from bot.slots.hours import holiday_country_for_zone
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +240,16 @@ class ProposeService:
             count=int(r.get("count", 5)),
             coordinator_tz=tz,
         )
-        interviewers = [Interviewer(key=str(p.user.id), tz=p.user.tz or tz) for p in people]
+        # Public holidays follow each person's own time zone's country (no holiday
+        # interviews in London on 28 Dec, none in New York on Thanksgiving).
+        interviewers = [
+            Interviewer(
+                key=str(p.user.id),
+                tz=p.user.tz or tz,
+                country=holiday_country_for_zone(p.user.tz or tz),
+            )
+            for p in people
+        ]
         subs: dict[str, str] = {}
         for p in people:
             connection = await self._store.get_connection(p.user.id)

@@ -81,3 +81,27 @@ def _working_periods(
                     spans.append((begin, finish))
         day += _DAY
     return tuple(merge(spans))
+
+
+@lru_cache(maxsize=1)
+def _zone_countries() -> dict[str, str]:
+    """IANA zone → ISO 3166 country, from the tz database's own zone.tab (tzdata)."""
+    from importlib.resources import files
+
+    table: dict[str, str] = {}
+    text = files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                table[parts[2]] = parts[0]
+    return table
+
+
+def holiday_country_for_zone(tz: str) -> str | None:
+    """The country whose public holidays apply to someone in `tz`, when the holidays
+    package knows it (Europe/London → GB, America/New_York → US); otherwise None."""
+    country = _zone_countries().get(tz)
+    if country is None:
+        return None
+    return country if country in holidays.list_supported_countries() else None
