@@ -83,18 +83,20 @@ def already_connected_card(*, provider: str, account: str, since: str) -> Messag
                 text=f"Your calendar is already connected: **{provider}** ({account}), "
                 f"since {since}."
             ),
-            Actions(
-                buttons=(
-                    Button(label="Reconnect", action_id="connect.reconnect", value="self"),
-                    Button(
-                        label="Disconnect",
-                        action_id="connect.disconnect",
-                        value="self",
-                        style="danger",
-                    ),
-                )
-            ),
+            reconnect_or_disconnect(),
         ),
+    )
+
+
+def reconnect_or_disconnect() -> Actions:
+    """The two buttons for someone whose calendar is connected."""
+    return Actions(
+        buttons=(
+            Button(label="Reconnect", action_id="connect.reconnect", value="self"),
+            Button(
+                label="Disconnect", action_id="connect.disconnect", value="self", style="danger"
+            ),
+        )
     )
 
 

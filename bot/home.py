@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.cards import reconnect_or_disconnect
 from bot.messages import Actions, Button, Context, Divider, Header, Message, Section
 from bot.records import ConnectionRecord
 
@@ -43,17 +44,7 @@ def home_card(
                 text=f"✅ Your calendar is connected: **{connection.provider_label}** "
                 f"({connection.profile_name})."
             ),
-            Actions(
-                buttons=(
-                    Button(label="Reconnect", action_id="connect.reconnect", value="self"),
-                    Button(
-                        label="Disconnect",
-                        action_id="connect.disconnect",
-                        value="self",
-                        style="danger",
-                    ),
-                )
-            ),
+            reconnect_or_disconnect(),
         ]
     else:
         blocks += [

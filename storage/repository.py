@@ -534,6 +534,11 @@ class SqlStore(ProposalStoreMixin):
         """Connection facts for many people in two statements, whatever the team size."""
         if not user_ids:
             return {}
+        members = (
+            m.Workspace.platform == platform,
+            m.Workspace.external_id == workspace_id,
+            m.ChatUser.platform_user_id.in_(user_ids),
+        )
         async with self._tx() as s:
             users = (
                 await s.execute(
@@ -549,11 +554,7 @@ class SqlStore(ProposalStoreMixin):
                     )
                     .join(m.Workspace, m.Workspace.id == m.ChatUser.workspace_id)
                     .outerjoin(m.CalendarConnection, m.CalendarConnection.user_id == m.ChatUser.id)
-                    .where(
-                        m.Workspace.platform == platform,
-                        m.Workspace.external_id == workspace_id,
-                        m.ChatUser.platform_user_id.in_(user_ids),
-                    )
+                    .where(*members)
                 )
             ).all()
             links = (
@@ -568,11 +569,7 @@ class SqlStore(ProposalStoreMixin):
                     )
                     .join(m.ChatUser, m.ChatUser.id == m.ConnectLink.user_id)
                     .join(m.Workspace, m.Workspace.id == m.ChatUser.workspace_id)
-                    .where(
-                        m.Workspace.platform == platform,
-                        m.Workspace.external_id == workspace_id,
-                        m.ChatUser.platform_user_id.in_(user_ids),
-                    )
+                    .where(*members)
                     .order_by(m.ConnectLink.created_at)
                 )
             ).all()
