@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -64,6 +65,12 @@ async def _serve(settings: Settings, *, console: bool, migrate: bool) -> int:
         console_chat = make_console_chat()
         chats["console"] = console_chat
     runtime = await build_runtime(settings, chats=chats)  # type: ignore[arg-type]
+    # Everything built so far lives as long as the process: keep it out of the garbage
+    # collector's full passes, which otherwise pause a burst of Slack acks for 100+ ms
+    # (bench/bench_latency.py).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     runner = await _start_http(runtime, settings.HOST, settings.PORT)
     # Two loops overlap one batch's database work with the next batch's sends.
     outbox_tasks = [

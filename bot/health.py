@@ -7,6 +7,7 @@ due at once instead of waiting for the next round.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -22,6 +23,7 @@ from bot.records import ConnectionCheck, OutboxItem
 log = logging.getLogger(__name__)
 
 REFRESH_AHEAD = timedelta(minutes=10)
+PROFILE_EVENTS = frozenset({"profile_disconnected", "profile_initial_sync_required"})
 
 NotificationResult = Literal["accepted", "refused", "unknown"]
 
@@ -47,6 +49,7 @@ class HealthService:
         self._base = public_base_url.rstrip("/")
         self._interval = interval
         self._wake = wake_outbox or (lambda: None)
+        self._pending: set[asyncio.Task[None]] = set()
         # Set by the composition root: a revoked grant may be a tenant policy change.
         self.on_revoked: Callable[[ConnectionCheck], Awaitable[None]] | None = None
 
@@ -109,15 +112,27 @@ class HealthService:
         """A Cronofy push: verified against the client secret before anything else."""
         if not self._calendar.verify_notification(body, signature):
             return "refused"
+        notification = payload.get("notification") if isinstance(payload, dict) else None
+        kind = str(notification.get("type", "")) if isinstance(notification, dict) else ""
+        if kind not in PROFILE_EVENTS:
+            # `change`, `verification` and the rest need nothing from us: answer at once,
+            # without a database round trip (Cronofy sends hundreds a second at peak).
+            return "accepted"
         check = await self._store.connection_for_channel(channel_key_hash(key))
         if check is None:
             return "unknown"
-        notification = payload.get("notification") if isinstance(payload, dict) else None
-        kind = str(notification.get("type", "")) if isinstance(notification, dict) else ""
-        if kind in {"profile_disconnected", "profile_initial_sync_required"}:
-            await self._store.mark_check_due(check.connection.id)
-            await self.check(check)
+        # Durable first (the scheduled check picks it up if this process dies), then the
+        # check itself after the answer, so Cronofy isn't kept waiting on a round trip.
+        await self._store.mark_check_due(check.connection.id)
+        task = asyncio.create_task(self.check(check))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
         return "accepted"
+
+    async def settle(self) -> None:
+        """Wait for checks started by notifications (tests, shutdown)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
 
     # --- helpers ---------------------------------------------------------------------
 

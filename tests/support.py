@@ -114,6 +114,7 @@ class RunningCalbot:
         return ConsoleSession(self.runtime.bot, self.console, user=user)
 
     async def settle(self) -> None:
+        await self.runtime.health.settle()
         await self.runtime.outbox.drain()
 
 
