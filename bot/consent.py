@@ -9,7 +9,6 @@ alert that says "10 people".
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -17,8 +16,9 @@ from datetime import timedelta
 
 from bot import consent_cards
 from bot.connect import Actor, ConnectFlow
+from bot.delivery import dm_item, send_or_edit
 from bot.errors import ChatError
-from bot.identity import TEAMS, ChatProfile, Recipient, TeamRef
+from bot.identity import TEAMS, ChatProfile, TeamRef
 from bot.messages import Message, simple
 from bot.ports import (
     ChatPort,
@@ -230,7 +230,7 @@ class ConsentService:
         user = await self._store.upsert_user(actor.user, actor.profile, actor.address)
         card = await self.setup(replace(actor, profile=_as_admin(actor)))
         key = f"onboarding:{user.ref.platform}:{user.ref.workspace_id}:{user.id}"
-        await self._store.enqueue([_dm(user, key, card.to_json())])
+        await self._store.enqueue([dm_item(user, key, card.to_json())])
         self._wake()
 
     async def choose_option(self, actor: Actor, letter: str) -> Message:
@@ -278,13 +278,15 @@ class ConsentService:
                 consent_option=settings.get("consent_option"),
                 new_record_request=request,
             )
-            payload = card.to_json()
-            channel = self._alert_channel
-            if key not in existing:
-                items.append(_dm(admin, key, payload, channel=channel))
-            else:
-                digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
-                items.append(_dm(admin, f"{key}:{digest}", payload, edit_of=key, channel=channel))
+            items.append(
+                send_or_edit(
+                    admin,
+                    key,
+                    card,
+                    already_sent=key in existing,
+                    channel=self._alert_channel,
+                )
+            )
         await self._store.enqueue(items)
         self._wake()
 
@@ -381,23 +383,3 @@ def _as_admin(actor: Actor) -> ChatProfile:
     """Whoever installs an app in a workspace is allowed to set it up."""
     profile = actor.profile or ChatProfile()
     return replace(profile, is_admin=True)
-
-
-def _dm(
-    user: UserRecord,
-    key: str,
-    payload: str,
-    *,
-    edit_of: str | None = None,
-    channel: str | None = None,
-) -> OutboxItem:
-    recipient = user.recipient
-    if channel:
-        recipient = Recipient(user=user.ref, channel=channel)
-    return OutboxItem(
-        key=key,
-        platform=user.ref.platform,
-        payload_json=payload,
-        recipient=recipient,
-        edit_of=edit_of,
-    )

@@ -8,7 +8,6 @@ which the expire job resumes.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, timedelta
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot import propose_cards
 from bot.connect import Actor
+from bot.delivery import send_or_edit
 from bot.errors import CalendarError, CalendarUnavailable, ChatError
 from bot.forms import Form, FormErrors, FormField, FormValues
 from bot.identity import UserRef
@@ -29,7 +29,6 @@ from bot.propose_form import (
     propose_form,
 )
 from bot.records import (
-    OutboxItem,
     ParticipantRecord,
     ProposalRecord,
     SlotRecord,
@@ -571,14 +570,9 @@ class ProposeService:
             (proposal.coordinator, f"track:{proposal.id}", propose_cards.tracking_card(proposal))
         )
         existing = await self._store.existing_keys([key for _, key, _ in cards])
-        items = []
-        for user, key, card in cards:
-            payload = card.to_json()
-            if key not in existing:
-                items.append(_dm(user, key, payload))
-            else:
-                digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
-                items.append(_dm(user, f"{key}:{digest}", payload, edit_of=key))
+        items = [
+            send_or_edit(user, key, card, already_sent=key in existing) for user, key, card in cards
+        ]
         await self._store.enqueue(items)
         self._wake()
 
@@ -648,16 +642,6 @@ def _closed_words(state: str) -> str:
 
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _dm(user: UserRecord, key: str, payload: str, *, edit_of: str | None = None) -> OutboxItem:
-    return OutboxItem(
-        key=key,
-        platform=user.ref.platform,
-        payload_json=payload,
-        recipient=user.recipient,
-        edit_of=edit_of,
-    )
 
 
 __all__ = ["PROPOSE_FORM_ID", "ProposeService", "event_id"]
