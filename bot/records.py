@@ -20,13 +20,13 @@ PROVIDER_NAMES = {
 }
 
 
-MAX_ROW_ID_DIGITS = 18  # fits a signed 64-bit column on every database
+MAX_ROW_ID = 2**31 - 1  # ids are INTEGER columns: PostgreSQL refuses anything larger
 
 
 def row_id(value: str) -> int | None:
     """A database id from a button value, or None. `str.isdigit` alone accepts "²" (which
-    `int` rejects) and ids too long for a 64-bit column (which the driver rejects)."""
-    if value.isascii() and value.isdigit() and len(value) <= MAX_ROW_ID_DIGITS:
+    `int` rejects) and ids too large for the column (which asyncpg rejects)."""
+    if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= MAX_ROW_ID:
         return int(value)
     return None
 
