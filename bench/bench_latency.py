@@ -21,9 +21,9 @@ status`, `/calendar team <#C1>` (by an admin) and block_actions (`connect.discon
 bursts), measured the same way: from just before a request is sent until its response
 has been read. Waves alternate between the servers in pairs (who goes first alternates
 too, so drift on the machine is shared), and every wave starts with both servers idle:
-after each wave the bench waits until the world has seen no call for a moment, so
-calbot's after-ack work (users.info, database, outbox, the 2-second Cronofy calls) never
-lands on the next wave, least of all on the bare app's.
+after each wave the bench waits until the world has seen no call for a moment and both
+servers' CPU is quiet, so calbot's after-ack work (users.info, database, outbox, the
+2-second Cronofy calls) never lands on the next wave, least of all on the bare app's.
 
 Targets (issue 6): calbot p99 ≤ 1.2 × bare p99, no request over 3 s, no error. On a
 small shared machine one slow wave decides a p99, so the per-pair ratios are printed
@@ -49,7 +49,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -80,6 +80,7 @@ REQUEST_TIMEOUT = 10.0  # a request slower than this counts as an error
 SLOW = 3.0  # Slack gives up on an ack after 3 s
 DRAIN_QUIET = 0.75  # the servers are idle once the world saw no call for this long…
 DRAIN_MAX = 45.0  # …or after this, whichever comes first
+IDLE_CPU = 0.02  # CPU seconds in 0.25 s under which the servers count as idle
 DEADLINE = 110.0  # seconds for the whole run, start-up included
 START_TIMEOUT = 30.0
 TARGET_RATIO = 1.2
@@ -523,8 +524,15 @@ async def fire(
     return list(await asyncio.gather(*(one(*item) for item in signed)))
 
 
-async def drain(session: aiohttp.ClientSession, stats_url: str) -> float:
-    """Wait until nothing calls the world for DRAIN_QUIET s (bounded). Returns the wait."""
+async def drain(
+    session: aiohttp.ClientSession, stats_url: str, pids: Collection[int] = ()
+) -> float:
+    """Wait until nothing calls the world for DRAIN_QUIET s and the server processes
+    `pids` use next to no CPU (bounded). Returns the wait.
+
+    The world's quiet alone is not enough: after-ack work queued for the database makes
+    no outside call for a while, and would land on the next wave.
+    """
     start = time.monotonic()
     # Quiet must be measured from after the wave: its after-ack work may not have
     # reached the world yet when the last ack comes back.
@@ -532,9 +540,11 @@ async def drain(session: aiohttp.ClientSession, stats_url: str) -> float:
     while time.monotonic() - start < DRAIN_MAX:
         async with session.get(stats_url) as response:
             stats = await response.json()
-        if stats["in_flight"] == 0 and stats["quiet"] >= DRAIN_QUIET:
-            break
+        before = sum(cpu_seconds(pid) for pid in pids)
         await asyncio.sleep(0.25)
+        busy = sum(cpu_seconds(pid) for pid in pids) - before
+        if stats["in_flight"] == 0 and stats["quiet"] >= DRAIN_QUIET and busy <= IDLE_CPU:
+            break
     return time.monotonic() - start
 
 
@@ -615,7 +625,7 @@ def report(
     print(
         f"calbot finished the after-ack work of a 200-request burst in "
         f"{min(calbot_drains):.1f}-{max(calbot_drains):.1f} s (until the world was quiet "
-        f"for {DRAIN_QUIET:g} s)"
+        f"for {DRAIN_QUIET:g} s and the servers idle)"
     )
     if world_stats["slack_failed"]:
         print(f"  failed Slack calls by method: {world_stats['slack_failed']}")
@@ -792,7 +802,7 @@ async def bench() -> bool:
                     await fire(
                         session, server, urls[server], make_wave(rng, urls["response_url"], WARMUP)
                     )
-                await drain(session, urls["stats"])
+                await drain(session, urls["stats"], urls["pids"].values())
 
                 samples: list[Sample] = []
                 for pair in range(PAIRS):
@@ -807,7 +817,9 @@ async def bench() -> bool:
                         cpu[server].append(cpu_seconds(urls["pids"][server]) - before)
                         # Each wave starts from idle: calbot's after-ack work for this
                         # burst must not land on the next wave (the bare app's above all).
-                        drained.append((server, await drain(session, urls["stats"])))
+                        drained.append(
+                            (server, await drain(session, urls["stats"], urls["pids"].values()))
+                        )
                 async with session.get(urls["stats"]) as response:
                     world_stats = await response.json()
             print(f"database: {urls['db_url'].split(':', 1)[0]}")

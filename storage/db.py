@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
+SQLITE_POOL_SIZE = 5
+
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # SQLite has one writer at a time: connections beyond a few only wait in its busy
+        # handler (which polls, with sleeps of up to 100 ms), and overflow connections are
+        # a new thread and file open each. A fixed pool queues the rest fairly instead.
+        options = dict(kwargs)
+        if make_url(url).database not in (None, "", ":memory:"):  # memory: one shared conn
+            options = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 0, **kwargs}
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

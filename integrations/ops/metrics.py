@@ -38,6 +38,7 @@ HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10
 CRONOFY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 CONNECTION_STATES = ("connected", "needs_relink", "revoked")
 UNMATCHED = "unmatched"
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 Probe = Callable[["Metrics"], Awaitable[None]]
 
@@ -103,14 +104,26 @@ class Metrics:
         # Wired by the consent feature; until then the gauge reads 0.
         self.open_incidents_source: Callable[[], Awaitable[int]] | None = None
         self._probes: list[tuple[str, Probe]] = []
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         for state in CONNECTION_STATES:
             self.connections.labels(state=state).set(0)
 
     # --- recording -------------------------------------------------------------------
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method=method, route=route, status=str(status)).inc()
-        self.request_seconds.labels(method=method, route=route).observe(seconds)
+        # `labels()` validates and locks on every call; the children are few (routes ×
+        # methods × statuses) and live as long as the registry, so look each up once.
+        method = method if method in HTTP_METHODS else "other"  # any token is a method
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method=method, route=route, status=str(status)),
+                self.request_seconds.labels(method=method, route=route),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_cronofy(
         self, method: str, path: str, seconds: float, *, error: str | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 
 import structlog
 from aiohttp import web
@@ -17,12 +17,12 @@ REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def incoming_request_id(request: web.Request) -> str:
-    given = request.headers.get(HEADER, "")
-    return given if _VALID.match(given) else new_request_id()
+    given = request.headers.get(HEADER)
+    return given if given and _VALID.match(given) else new_request_id()
 
 
 @web.middleware
@@ -35,13 +35,17 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     """
     request_id = incoming_request_id(request)
     request[REQUEST_ID] = request_id
-    with structlog.contextvars.bound_contextvars(request_id=request_id):
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            # Redirects and error pages are raised, not returned; they carry the id too.
-            exc.headers[HEADER] = request_id
-            raise
+    # bind/reset rather than the `bound_contextvars` context manager: this runs before
+    # every Slack ack, and the generator-based manager costs as much as the rest.
+    bound = structlog.contextvars.bind_contextvars(request_id=request_id)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        # Redirects and error pages are raised, not returned; they carry the id too.
+        exc.headers[HEADER] = request_id
+        raise
+    finally:
+        structlog.contextvars.reset_contextvars(**bound)
     if not response.prepared:
         response.headers[HEADER] = request_id
     return response

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -32,25 +31,39 @@ class Background:
         self._wait_max = wait_max
         self._inbound = 0
         self._generation = 0  # bumped by every request, so a stale "quiet" timer is ignored
+        self._closings = 0  # bumped each time the gate closes, so a stale deadline is ignored
         self._acked: asyncio.Event | None = None  # set: nothing waits for an ack
 
-    @contextmanager
-    def inbound(self) -> Iterator[None]:
-        """Around each request: work spawned meanwhile starts once all are answered."""
+    def inbound(self) -> Background:
+        """Around each request (`with background.inbound():`): work spawned meanwhile
+        starts once all are answered. A plain `__enter__`/`__exit__` pair rather than a
+        generator-based context manager: it runs before every ack."""
+        return self
+
+    def __enter__(self) -> None:
         acked = self._gate()
         self._inbound += 1
         self._generation += 1
-        acked.clear()
-        try:
-            yield
-        finally:
-            self._inbound -= 1
-            if self._inbound == 0:
-                loop = asyncio.get_running_loop()
-                loop.call_later(self._quiet, self._open, self._generation)
+        if acked.is_set():
+            acked.clear()
+            # One deadline per closing, not a timeout per piece of work: under a steady
+            # stream the gate opens at least every `wait_max` seconds.
+            self._closings += 1
+            loop = asyncio.get_running_loop()
+            loop.call_later(self._wait_max, self._open_anyway, self._closings)
+
+    def __exit__(self, *_exc: object) -> None:
+        self._inbound -= 1
+        if self._inbound == 0:
+            loop = asyncio.get_running_loop()
+            loop.call_later(self._quiet, self._open, self._generation)
 
     def _open(self, generation: int) -> None:
         if self._inbound == 0 and generation == self._generation:
+            self._gate().set()
+
+    def _open_anyway(self, closing: int) -> None:
+        if closing == self._closings:
             self._gate().set()
 
     def _gate(self) -> asyncio.Event:
@@ -69,9 +82,7 @@ class Background:
         acked = self._gate()
         if not acked.is_set():
             try:
-                await asyncio.wait_for(acked.wait(), self._wait_max)
-            except TimeoutError:
-                pass  # a steady stream of requests: go ahead rather than wait forever
+                await acked.wait()
             except asyncio.CancelledError:
                 work.close()  # cancelled (shutdown) before it started: never ran
                 raise
