@@ -12,6 +12,8 @@ HELP_TEXT = (
     "• `/calendar status` — see whether your calendar is connected\n"
     "• `/calendar team [#channel|@group]` — admins: who on a team isn't connected, and why\n"
     "• or just ask me: “who isn't synced in #interviewers?”, “is @alice connected?”\n"
+    "• `/calendar digest on [#channel|@group] [below 80%]` — admins: a weekly DM naming the "
+    "teams below that share of connected calendars (`/calendar digest` to see or stop it)\n"
     "• `/calendar disconnect` — disconnect your calendar and delete calbot's access\n"
     "• `/calendar help` — this message"
 )

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 IntentName = Literal[
-    "connect", "disconnect", "status", "team", "home", "setup", "propose", "help", "unknown"
+    "connect",
+    "disconnect",
+    "status",
+    "team",
+    "home",
+    "setup",
+    "propose",
+    "digest",
+    "help",
+    "unknown",
 ]
 TargetKind = Literal["user", "channel", "usergroup"]
 
@@ -67,7 +76,8 @@ _IS_CONNECTED = re.compile(
 )
 
 
-def _target(token: str) -> Target | None:
+def parse_target(token: str) -> Target | None:
+    """One escaped mention (`<@U…|name>`, `<#C…|name>`, `<!subteam^S…|name>`), or None."""
     match = _TOKEN.fullmatch(token.strip())
     if not match:
         return None
@@ -87,14 +97,15 @@ def parse_command(text: str) -> Intent:
     if question is not None:
         return question
     words = cleaned.split()
-    if words[0].lower() == "propose":
-        return Intent("propose", text=cleaned[len(words[0]) :].strip())
+    if words[0].lower() in {"propose", "digest"}:
+        verb: IntentName = "propose" if words[0].lower() == "propose" else "digest"
+        return Intent(verb, text=cleaned[len(words[0]) :].strip())
     if [w.lower() for w in words] == ["admin", "setup"]:
         return Intent("setup", text=raw)
     name = _COMMANDS.get(words[0].lower().strip(".!,?"))
     if name is None:
         return Intent("unknown", text=raw)
-    target = _target(words[1]) if len(words) > 1 else None
+    target = parse_target(words[1]) if len(words) > 1 else None
     if len(words) > 2 or (len(words) == 2 and target is None):
         return Intent("unknown", text=raw)
     if name == "status" and target is not None and target.kind != "user":
@@ -112,15 +123,15 @@ def _question(cleaned: str, raw: str) -> Intent | None:
         where = match.group("where")
         if where is None:
             return Intent("team", text=raw)
-        target = _target(where)
+        target = parse_target(where)
         return Intent("team", target, text=raw) if target else Intent("unknown", text=raw)
     if match := _STATUS_OF.match(cleaned):
-        target = _target(match.group("where"))
+        target = parse_target(match.group("where"))
         if target is None:
             return Intent("unknown", text=raw)
         return Intent("status" if target.kind == "user" else "team", target, text=raw)
     if match := _IS_CONNECTED.match(cleaned):
-        target = _target(match.group("who"))
+        target = parse_target(match.group("who"))
         if target is not None and target.kind == "user":
             return Intent("status", target, text=raw)
     return None

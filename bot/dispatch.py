@@ -8,6 +8,7 @@ from bot import cards
 from bot.commands import parse_command
 from bot.connect import Actor, ConnectFlow
 from bot.consent import ConsentService
+from bot.digest import DigestService
 from bot.forms import Form, FormErrors, FormValues
 from bot.home import home_card
 from bot.messages import Message, Section, simple
@@ -34,12 +35,14 @@ class Bot:
         team: TeamService,
         consent: ConsentService,
         propose: ProposeService,
+        digest: DigestService,
     ) -> None:
         self.store = store
         self.connect = connect
         self.team = team
         self.consent = consent
         self.propose = propose
+        self.digest = digest
 
     async def command(self, actor: Actor, text: str) -> Message:
         """A slash command or a message to the bot. Returns the immediate reply."""
@@ -62,6 +65,8 @@ class Bot:
             return cards.help_card()
         if intent.name == "setup":
             return await self.consent.setup(actor)
+        if intent.name == "digest":
+            return await self.digest.command(actor, intent.text)
         if intent.name == "propose":
             started = await self.propose.start(actor, intent.text)
             if isinstance(started, Form):
@@ -90,6 +95,8 @@ class Bot:
             return await self.team.nudge_all(actor, value)
         if action_id == "status.refresh":
             return await self.team.refresh(actor, value)
+        if action_id == "digest.off":
+            return await self.digest.command(actor, "off")
         if action_id == "consent.answer":
             return await self.consent.on_answer(actor, value)
         if action_id == "consent.fixed":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,9 @@ class SentMessage:
     ref: dict[str, Any] = field(default_factory=dict)
 
 
+_LABEL_JUNK = re.compile(r"[<>&|*_~`\x00-\x1f]")
+
+
 @dataclass(frozen=True)
 class TeamRef:
     """A set of people: a Slack user group or channel, a Teams team or chat, or everyone."""
@@ -64,10 +68,18 @@ class TeamRef:
     def __str__(self) -> str:
         return f"{self.kind}:{self.id}"
 
+    def token(self) -> str:
+        """`str(self)` plus the label, for a button value: a report opened from a button
+        says "#interviewers", not "#C0123"."""
+        return f"{self}|{self.label}" if self.label else str(self)
+
     @classmethod
     def parse(cls, value: str) -> TeamRef:
-        kind, _, ident = value.partition(":")
-        return cls(kind, ident)
+        """The inverse of `token()` (and of `str()`). A label comes back from a button a
+        client could have crafted, so it loses anything that could be markup."""
+        ref, _, label = value.partition("|")
+        kind, _, ident = ref.partition(":")
+        return cls(kind, ident, _LABEL_JUNK.sub("", label)[:128])
 
 
 @dataclass(frozen=True)

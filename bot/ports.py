@@ -319,6 +319,10 @@ class Store(Protocol):
 
     async def workspace_settings(self, platform: str, workspace_id: str) -> dict[str, Any]: ...
 
+    async def all_workspace_settings(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(platform, workspace id, settings) of every workspace with any setting."""
+        ...
+
     async def update_workspace_settings(
         self, platform: str, workspace_id: str, patch: dict[str, Any]
     ) -> None: ...

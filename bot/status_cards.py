@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from bot.identity import TeamRef
 from bot.messages import Actions, Block, Button, Context, Header, Message, Section
 from bot.sync_status import REASONS, MemberStatus, TeamStatus
@@ -12,6 +15,10 @@ MAX_SECTION = 2800  # Slack's section text limit is 3000 characters
 # of text per page keeps every platform's message comfortably inside its limit.
 MAX_PAGE_CHARS = 10_000
 PERSON_BUTTONS = 15  # beyond this, "Nudge all" is the way
+MAX_DIGEST_TEAMS = 10
+
+if TYPE_CHECKING:
+    from bot.digest import TeamLine
 
 
 def mention(status: MemberStatus) -> str:
@@ -69,14 +76,14 @@ def team_report_pages(
                 )
             )
         )
-    buttons = [Button(label="Refresh", action_id="status.refresh", value=str(team))]
+    buttons = [Button(label="Refresh", action_id="status.refresh", value=team.token())]
     if status.missing:
         buttons.insert(
             0,
             Button(
                 label=f"Nudge all not connected ({len(status.missing)})",
                 action_id="status.nudge_all",
-                value=str(team),
+                value=team.token(),
                 style="primary",
             ),
         )
@@ -131,3 +138,67 @@ def nudge_progress(sent: int, skipped: int, total: int, failed: int = 0) -> Mess
         text += f" ({'; '.join(extra)})"
     icon = "✅" if done >= total else "📨"
     return Message(text=text, blocks=(Section(text=f"{icon} {text}"),))
+
+
+# --- the weekly digest -----------------------------------------------------------------
+
+
+def digest_settings(teams: list[str], threshold: int, *, next_at: str, lead: str = "") -> Message:
+    """What an admin's weekly digest follows, with the way to stop it."""
+    followed = ", ".join(f"**{label}**" for label in teams)
+    text = (
+        f"{lead + ' ' if lead else ''}Every Monday at 09:00 your time I'll DM you the teams "
+        f"you follow that are below {threshold}% connected: {followed}. Next digest: {next_at}."
+    )
+    return Message(
+        text=text,
+        blocks=(
+            Section(text=text),
+            Actions(buttons=(Button(label="Stop the weekly digest", action_id="digest.off"),)),
+            Context(
+                text="Follow another team with `/calendar digest on #channel`, change the "
+                "threshold with `/calendar digest on below 90%`."
+            ),
+        ),
+    )
+
+
+def weekly_digest(lines: Sequence[TeamLine], threshold: int, *, week_of: str) -> Message:
+    """Teams below `threshold`, each with a button to its full report; the rest in a line."""
+    below = [line for line in lines if line.problem or line.percent < threshold]
+    fine = [line for line in lines if not line.problem and line.percent >= threshold]
+    count = f"{len(below)} of your {len(lines)} teams" if len(lines) > 1 else "Your team"
+    verb = "is" if len(below) == 1 else "are"
+    blocks: list[Block] = [
+        Header(text="Weekly calendar digest"),
+        Section(text=f"**{count}** {verb} below {threshold}% connected:"),
+    ]
+    for line in below[:MAX_DIGEST_TEAMS]:
+        if line.problem:
+            detail = f"{line.problem}; open the report to see why"
+        else:
+            missing = line.counted - line.connected
+            detail = (
+                f"{line.connected} of {line.counted} connected ({line.percent}%), "
+                f"{missing} not connected"
+            )
+        blocks.append(Section(text=f"**{line.label}**: {detail}"))
+        blocks.append(
+            Actions(
+                buttons=(
+                    Button(
+                        label=f"Open the {line.label} report"[:70],
+                        action_id="status.refresh",
+                        value=line.team,
+                    ),
+                )
+            )
+        )
+    footer = f"Checked {week_of}."
+    if fine:
+        above = ", ".join(f"{line.label} ({line.percent}%)" for line in fine)
+        footer = f"At or above {threshold}%: {above}. " + footer
+    blocks.append(Context(text=footer + " Change or stop this digest with `/calendar digest`."))
+    return Message(
+        text=f"Weekly calendar digest: {count} {verb} below {threshold}%", blocks=tuple(blocks)
+    )

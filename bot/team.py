@@ -72,7 +72,7 @@ class TeamService:
             return simple(NOT_ADMIN)
         requester = await self._store.upsert_user(actor.user, actor.profile, actor.address)
         key = f"report:{secrets.token_hex(8)}"
-        label = _label(team)
+        label = team_label(team)
         await self._send(requester, status_cards.working_on_it(label), key=key)
         try:
             pages = await self._build_pages(actor.user.workspace_id, requester, team)
@@ -82,7 +82,7 @@ class TeamService:
         await self._edit(requester, key, pages[0], suffix="done")
         for number, page in enumerate(pages[1:], start=2):
             await self._send(requester, page, key=f"{key}:p{number}")
-        await self._store.save_report(requester, str(team), label, key)
+        await self._store.save_report(requester, team.token(), label, key)
         return simple(f"I've sent you the calendar report for {label} in a DM.")
 
     async def on_connected(self, user_id: int) -> None:
@@ -111,7 +111,7 @@ class TeamService:
             reader.ref.platform, workspace_id, [m.user.user_id for m in members]
         )
         now = self._clock.now()
-        status = build_team_status(_label(team), members, facts, now, self._stalled)
+        status = build_team_status(team_label(team), members, facts, now, self._stalled)
         settings = await self._store.workspace_settings(reader.ref.platform, workspace_id)
         return status_cards.team_report_pages(
             status,
@@ -155,8 +155,10 @@ class TeamService:
         try:
             members = await self._chats[actor.user.platform].members(actor.user.workspace_id, team)
         except ChatError as exc:
-            return simple(f"I couldn't list the members of {_label(team)}: {_roster_problem(exc)}")
-        return await self._nudge(actor, members, _label(team))
+            return simple(
+                f"I couldn't list the members of {team_label(team)}: {_roster_problem(exc)}"
+            )
+        return await self._nudge(actor, members, team_label(team))
 
     async def _nudge(self, actor: Actor, members: list[Member], label: str) -> Message:
         platform, workspace = actor.user.platform, actor.user.workspace_id
@@ -253,7 +255,8 @@ class TeamService:
         self._wake()
 
 
-def _label(team: TeamRef) -> str:
+def team_label(team: TeamRef) -> str:
+    """How a team is named in messages: `#channel`, `@group` or `everyone`."""
     if team.kind == "workspace":
         return "everyone"
     sigil = {"channel": "#", "usergroup": "@"}.get(team.kind, "")

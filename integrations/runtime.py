@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import SystemClock
 from bot.connect import ConnectFlow
 from bot.consent import ConsentService
+from bot.digest import DigestService
 from bot.dispatch import Bot
 from bot.health import HealthService, open_channel_after_connect
 from bot.jobs import JobRegistry
@@ -39,6 +40,7 @@ from storage.repository import SqlStore
 log = logging.getLogger(__name__)
 
 SANDBOX_CLIENT_ID = "calbot-sandbox"
+DIGEST_CHECK_SECONDS = 900  # a digest goes out within 15 minutes of 09:00 Monday
 SANDBOX_KEY_FILE = Path(".sandbox-key")
 
 
@@ -168,7 +170,17 @@ async def build_runtime(
         wake_outbox=wake,
     )
     propose.send_link = connect.send_link
-    bot = Bot(store=store, connect=connect, team=team, consent=consent, propose=propose)
+    digest = DigestService(
+        store=store,
+        chats=chat_ports,
+        clock=clock,
+        team=team,
+        stalled_after=timedelta(minutes=settings.CALBOT_STALLED_CONNECT_MINUTES),
+        wake_outbox=wake,
+    )
+    bot = Bot(
+        store=store, connect=connect, team=team, consent=consent, propose=propose, digest=digest
+    )
     health = HealthService(
         store=store,
         calendar=calendar,
@@ -233,6 +245,12 @@ async def build_runtime(
         "expire stale proposals and resume interrupted bookings",
         propose.run_expiry,
         60,
+    )
+    jobs.add(
+        "digest",
+        "send admins their weekly digest of teams below their threshold (Monday 09:00 local)",
+        digest.run_due,
+        DIGEST_CHECK_SECONDS,
     )
     jobs.add(
         "health",

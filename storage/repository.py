@@ -1077,7 +1077,17 @@ class SqlStore(ProposalStoreMixin):
     ) -> None:
         async with self._tx() as s:
             ws = await self._workspace(s, platform, workspace_id)
+            # Locked for the read-modify-write: two admins changing their own keys at once
+            # must not lose one another's change (SQLite serialises writers anyway).
+            await s.refresh(ws, with_for_update=True)
             ws.settings = {**(ws.settings or {}), **patch}
+
+    async def all_workspace_settings(self) -> list[tuple[str, str, dict[str, Any]]]:
+        async with self._tx() as s:
+            rows = await s.execute(
+                select(m.Workspace.platform, m.Workspace.external_id, m.Workspace.settings)
+            )
+            return [(p, w, dict(settings)) for p, w, settings in rows.all() if settings]
 
     async def anyone_connected_in_domain(
         self, platform: str, workspace_id: str, domain: str

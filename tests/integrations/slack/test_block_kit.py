@@ -19,6 +19,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot import cards, consent_cards, propose_cards, status_cards
+from bot.digest import TeamLine
 from bot.home import home_card
 from bot.identity import ChatProfile, Member, TeamRef, UserRef
 from bot.messages import Message
@@ -320,6 +321,12 @@ def status_messages() -> Iterator[tuple[str, Message]]:
     yield "working", status_cards.working_on_it("#" + "very-long-channel-name" * 5)
     yield "progress", status_cards.nudge_progress(9_500, 400, 10_000, failed=100)
     yield "progress done", status_cards.nudge_progress(10, 0, 10)
+    labels = ["#" + "very-long-channel-name" * 5, "@panel", "#hiring"]
+    yield "digest settings", status_cards.digest_settings(labels, 80, next_at="Mon 30 Nov")
+    lines = [TeamLine(f"channel:C{n}|{'x' * 120}", "#" + "x" * 120, n, 20) for n in range(12)] + [
+        TeamLine("usergroup:S1", "@panel", 0, 0, problem="couldn't list its members")
+    ]
+    yield "digest", status_cards.weekly_digest(lines, 80, week_of="Mon 30 Nov 09:00 (UTC)")
 
 
 def consent_messages() -> Iterator[tuple[str, Message]]:

@@ -93,7 +93,7 @@ async def test_nudge_all_reaches_each_unconnected_member_once(calbot: Calbot) ->
     text = " ".join(str(b) for b in report["blocks"])
     assert "2 of 6 connected" in text
     button = _nudge_all_button(report)
-    assert button["value"] == "channel:C1"
+    assert button["value"] == "channel:C1|interviewers"
 
     assert await _press(calbot, button, ADMIN, report["ts"]) == "Nudging 4 people."
     await calbot.runtime.outbox.drain()
@@ -114,7 +114,7 @@ async def test_nudge_all_reaches_each_unconnected_member_once(calbot: Calbot) ->
     # A double click (or a second admin, or a retried request) sends nothing new.
     before = len(slack.calls_to("chat.postMessage"))
     again = await _press(calbot, button, ADMIN, report["ts"])
-    assert again == "Everyone in #C1 who isn't connected was already nudged today."
+    assert again == "Everyone in #interviewers who isn't connected was already nudged today."
     await calbot.runtime.outbox.drain()
     assert len(slack.calls_to("chat.postMessage")) == before
 

@@ -94,3 +94,40 @@ async def test_question_in_a_channel_mention(calbot: Calbot) -> None:
     [reply] = calbot.slack.calls_to("chat.postMessage")
     assert reply.params["channel"] == "C1" and reply.params["thread_ts"] == event["ts"]
     assert "calendar report for #C1" in reply.params["text"]
+
+
+async def test_weekly_digest_through_slack(calbot: Calbot) -> None:
+    """`/calendar digest on` in #interviewers, then Monday's DM with a button to the report."""
+    _seed_team(calbot)
+    await calbot.connected(ALICE, "alice@contoso.com")
+    await calbot.command("digest on below 80%", user_id=ADMIN)
+    await calbot.idle()
+    [reply] = calbot.slack.calls_to("response_url")
+    assert reply.params["text"].startswith("Weekly digest on.")
+    assert "**#interviewers**" not in reply.params["text"]  # rendered as Slack mrkdwn
+    assert "*#interviewers*" in reply.params["text"]
+
+    # A week on: the setting says last week's digest was the last one handled.
+    store = calbot.runtime.store
+    key = f"digest:{ADMIN}"
+    followed = (await store.workspace_settings("slack", "T1"))[key]
+    await store.update_workspace_settings("slack", "T1", {key: {**followed, "sent_week": "x"}})
+    calbot.slack.reset_calls()
+    await calbot.runtime.jobs.get("digest").run()
+    await calbot.runtime.jobs.get("digest").run()
+    await calbot.runtime.outbox.drain()
+
+    [post] = calbot.slack.calls_to("chat.postMessage")
+    assert post.params["channel"] == calbot.slack.dm_channel(ADMIN)
+    validate_blocks(post.params["blocks"])
+    text = " ".join(str(b) for b in post.params["blocks"])
+    assert "1 of 3 connected (33%), 2 not connected" in text
+    [button] = _buttons(post.params["blocks"])
+    assert (button["action_id"], button["value"]) == ("status.refresh", "channel:C1|interviewers")
+
+    calbot.slack.reset_calls()
+    await calbot.click(button["action_id"], button["value"], user_id=ADMIN)
+    await calbot.idle()
+    report = await _report(calbot)
+    assert "Calendar sync: #interviewers" in str(report["blocks"])
+    assert "1 of 3 connected" in str(report["blocks"])

@@ -13,7 +13,8 @@ import json
 import jsonschema
 import pytest
 
-from bot import cards
+from bot import cards, status_cards
+from bot.digest import TeamLine
 from bot.messages import Actions, Button, Context, Divider, Fields, Header, Message, Section
 from integrations.teams.render import (
     CARD_CONTENT_TYPE,
@@ -179,6 +180,12 @@ EVERY_CARD = [
     cards.connect_failed_card("access was not granted."),
     cards.link_superseded_card(),
     cards.disconnected_card("Office 365", "alice@contoso.com"),
+    status_cards.digest_settings(["#interviewers", "@panel"], 80, next_at="Mon 30 Nov"),
+    status_cards.weekly_digest(
+        [TeamLine("channel:C1|interviewers", "#interviewers", 3, 9), TeamLine("x:y", "@p", 9, 9)],
+        80,
+        week_of="Mon 30 Nov 09:00 (UTC)",
+    ),
 ]
 
 

@@ -91,7 +91,10 @@ async def test_an_owner_asks_in_the_channel_and_gets_the_report_in_a_dm(
     entities = {e["mentioned"]["id"]: e for e in card["msteams"]["entities"]}
     assert set(entities) == {ALICE.aad, DAN.aad, ERIN.aad}
     assert entities[DAN.aad]["text"] == "<at>Dan Dubois</at>"
-    assert _nudge_all(card) == {"action_id": "status.nudge_all", "value": f"conversation:{TEAM_ID}"}
+    assert _nudge_all(card) == {
+        "action_id": "status.nudge_all",
+        "value": f"conversation:{TEAM_ID}|this team",  # the label travels with the button
+    }
     # Nobody but Alice heard anything.
     assert {c.body["recipient"]["id"] for c in teams.connector.posts()} == {ALICE.teams_id}
 
