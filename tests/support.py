@@ -117,6 +117,16 @@ class RunningCalbot:
         await self.runtime.health.settle()
         await self.runtime.outbox.drain()
 
+    async def connect_calendar(self, user: str) -> None:
+        """`user` connects at the console the whole way: command, DM, link, sign-in."""
+        session = self.session(user)
+        await session.say("/calendar connect")
+        await self.settle()
+        url = session.last_dm().message.buttons()[0].url
+        assert url
+        await session.follow_connect_link(url, sandbox_url=self.sandbox_url)
+        await self.settle()
+
 
 @asynccontextmanager
 async def running_calbot(

@@ -8,16 +8,6 @@ from integrations.cronofy.push import sign
 from tests.support import RunningCalbot
 
 
-async def _connect(calbot: RunningCalbot, user: str) -> None:
-    session = calbot.session(user)
-    await session.say("/calendar connect")
-    await calbot.settle()
-    url = session.last_dm().message.buttons()[0].url
-    assert url
-    await session.follow_connect_link(url, sandbox_url=calbot.sandbox_url)
-    await calbot.settle()
-
-
 async def _state(calbot: RunningCalbot, user: str) -> str | None:
     record = await calbot.runtime.store.find_user(calbot.session(user).actor().user)
     assert record is not None
@@ -28,7 +18,7 @@ async def _state(calbot: RunningCalbot, user: str) -> str | None:
 async def test_push_notification_of_a_disconnected_profile_asks_to_relink(
     calbot: RunningCalbot,
 ) -> None:
-    await _connect(calbot, "alice")
+    await calbot.connect_calendar("alice")
     sandbox = calbot.runtime.sandbox.state
     assert len(sandbox.channels()) == 1, "a push channel is opened right after connecting"
 
@@ -67,7 +57,7 @@ async def _conn_id(calbot: RunningCalbot, user: str) -> int:
 async def test_revoked_authorization_is_found_by_the_health_check_and_told_once(
     calbot: RunningCalbot,
 ) -> None:
-    await _connect(calbot, "bob")
+    await calbot.connect_calendar("bob")
     sandbox = calbot.runtime.sandbox.state
     sandbox.expire_access_tokens("bob@contoso.com")
     sandbox.fail_refresh("bob@contoso.com")
@@ -99,7 +89,7 @@ async def test_revoked_authorization_is_found_by_the_health_check_and_told_once(
 async def test_health_check_refreshes_tokens_that_are_about_to_expire(
     calbot: RunningCalbot,
 ) -> None:
-    await _connect(calbot, "carol")
+    await calbot.connect_calendar("carol")
     store = calbot.runtime.store
     record = await store.find_user(calbot.session("carol").actor().user)
     assert record is not None
@@ -125,7 +115,7 @@ async def test_health_check_refreshes_tokens_that_are_about_to_expire(
 
 
 async def test_forged_or_unsigned_notifications_are_refused(calbot: RunningCalbot) -> None:
-    await _connect(calbot, "dan")
+    await calbot.connect_calendar("dan")
     channel = calbot.runtime.sandbox.state.channels()[0]
     body = b'{"notification": {"type": "profile_disconnected"}}'
     async with httpx.AsyncClient() as http:

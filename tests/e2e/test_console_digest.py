@@ -28,16 +28,6 @@ def _org(calbot: RunningCalbot) -> None:
     calbot.console.channels["panel"] = ["alice", "bob"]
 
 
-async def _connect(calbot: RunningCalbot, user: str) -> None:
-    session = calbot.session(user)
-    await session.say("/calendar connect")
-    await calbot.settle()
-    url = session.last_dm().message.buttons()[0].url
-    assert url
-    await session.follow_connect_link(url, sandbox_url=calbot.sandbox_url)
-    await calbot.settle()
-
-
 def _text(message: Message) -> str:
     return "\n".join(getattr(b, "text", "") for b in message.blocks)
 
@@ -60,7 +50,7 @@ async def test_the_weekly_digest_from_turning_it_on_to_acting_on_it(db_url: str)
     async with running_calbot(db_url, clock=clock) as calbot:
         _org(calbot)
         for name in ("alice", "bob"):
-            await _connect(calbot, name)
+            await calbot.connect_calendar(name)
         alice = calbot.session("alice")
 
         reply = await alice.say("/calendar digest on below 80%", channel="interviewers")
@@ -93,7 +83,7 @@ async def test_the_weekly_digest_from_turning_it_on_to_acting_on_it(db_url: str)
 
         # Everyone connects during the week: next Monday brings no digest at all.
         for name in ("carol", "dan"):
-            await _connect(calbot, name)
+            await calbot.connect_calendar(name)
         clock.advance(days=7)
         await _run_digest_job(calbot)
         assert len(_digests(calbot, "alice")) == 1

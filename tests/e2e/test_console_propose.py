@@ -16,20 +16,10 @@ PANEL = {
 }
 
 
-async def _connect(calbot: RunningCalbot, user: str) -> None:
-    session = calbot.session(user)
-    await session.say("/calendar connect")
-    await calbot.settle()
-    url = session.last_dm().message.buttons()[0].url
-    assert url
-    await session.follow_connect_link(url, sandbox_url=calbot.sandbox_url)
-    await calbot.settle()
-
-
 async def _panel(calbot: RunningCalbot, *people: str) -> None:
     calbot.console.profiles.update(PANEL)
     for user in people:
-        await _connect(calbot, user)
+        await calbot.connect_calendar(user)
 
 
 def _offer(calbot: RunningCalbot, user: str):
@@ -144,7 +134,7 @@ async def test_unconnected_interviewers_are_named_with_a_nudge_button(
     assert nudged is not None and nudged.text == "I've sent Erin Evans a link to connect."
     await calbot.settle()
     assert "Alice Coordinator asked you" in calbot.session("erin").last_dm().message.blocks[1].text  # type: ignore[union-attr]
-    await _connect(calbot, "erin")
+    await calbot.connect_calendar("erin")
     again = await alice.press(reply.buttons()[1])
     assert again is not None and again.text.startswith("I've offered")
 

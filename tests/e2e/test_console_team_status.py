@@ -26,24 +26,14 @@ def _org(calbot: RunningCalbot) -> None:
     chat.channels["interviewers"] = ["alice", "bob", "carol", "dan", "helper", "gone"]
 
 
-async def _connect(calbot: RunningCalbot, user: str) -> None:
-    session = calbot.session(user)
-    await session.say("/calendar connect")
-    await calbot.settle()
-    url = session.last_dm().message.buttons()[0].url
-    assert url
-    await session.follow_connect_link(url, sandbox_url=calbot.sandbox_url)
-    await calbot.settle()
-
-
 def _text(message) -> str:
     return "\n".join(getattr(b, "text", "") for b in message.blocks)
 
 
 async def test_admin_report_groups_people_by_reason(calbot: RunningCalbot) -> None:
     _org(calbot)
-    await _connect(calbot, "alice")
-    await _connect(calbot, "bob")
+    await calbot.connect_calendar("alice")
+    await calbot.connect_calendar("bob")
     carol = calbot.session("carol")
     await carol.say("/calendar connect")  # link sent, never opened
     await calbot.settle()
@@ -71,7 +61,7 @@ async def test_admin_report_groups_people_by_reason(calbot: RunningCalbot) -> No
 
 async def test_nudge_all_sends_each_person_a_link_once(calbot: RunningCalbot) -> None:
     _org(calbot)
-    await _connect(calbot, "bob")
+    await calbot.connect_calendar("bob")
     alice = calbot.session("alice")
     await alice.say("/calendar team", channel="interviewers")
     await calbot.settle()
@@ -136,7 +126,7 @@ async def test_non_admin_gets_a_polite_refusal(calbot: RunningCalbot) -> None:
 
 async def test_anyone_sees_their_own_status_and_admins_see_others(calbot: RunningCalbot) -> None:
     _org(calbot)
-    await _connect(calbot, "bob")
+    await calbot.connect_calendar("bob")
     bob = calbot.session("bob")
     assert "connected" in (await bob.say("is @bob connected?")).text
     refused = await bob.say("is @carol connected?")
@@ -150,7 +140,7 @@ async def test_anyone_sees_their_own_status_and_admins_see_others(calbot: Runnin
 
 async def test_home_shows_own_status_and_admin_summary(calbot: RunningCalbot) -> None:
     _org(calbot)
-    await _connect(calbot, "bob")
+    await calbot.connect_calendar("bob")
     bob_home = await calbot.session("bob").say("home")
     assert "Your calendar is connected: **Office 365** (bob@contoso.com)" in _text(bob_home)
     assert "For admins" not in _text(bob_home)
@@ -167,6 +157,6 @@ async def test_the_report_updates_as_people_connect(calbot: RunningCalbot) -> No
     await calbot.settle()
     report = alice.last_dm()
     assert "0 of 4 connected" in _text(report.message)
-    await _connect(calbot, "bob")
+    await calbot.connect_calendar("bob")
     assert report.edits == 2, "the report DM was edited again when Bob connected"
     assert "1 of 4 connected" in _text(report.message)

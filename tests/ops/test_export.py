@@ -27,16 +27,6 @@ def _org(calbot: RunningCalbot) -> None:
     chat.channels["interviewers"] = ["alice", "bob", "carol", "dan", "helper"]
 
 
-async def _connect(calbot: RunningCalbot, user: str) -> None:
-    session = calbot.session(user)
-    await session.say("/calendar connect")
-    await calbot.settle()
-    url = session.last_dm().message.buttons()[0].url
-    assert url
-    await session.follow_connect_link(url, sandbox_url=calbot.sandbox_url)
-    await calbot.settle()
-
-
 async def _rows(calbot: RunningCalbot, team: TeamRef):
     runtime = calbot.runtime
     return await team_rows(
@@ -52,7 +42,7 @@ async def _rows(calbot: RunningCalbot, team: TeamRef):
 
 async def test_csv_lists_everyone_with_status_reason_and_account(calbot: RunningCalbot) -> None:
     _org(calbot)
-    await _connect(calbot, "alice")
+    await calbot.connect_calendar("alice")
     await calbot.session("carol").say("/calendar connect")  # link sent, never opened
     await calbot.settle()
 
@@ -85,7 +75,7 @@ async def test_csv_lists_everyone_with_status_reason_and_account(calbot: Running
 
 async def test_csv_agrees_with_the_chat_report(calbot: RunningCalbot) -> None:
     _org(calbot)
-    await _connect(calbot, "bob")
+    await calbot.connect_calendar("bob")
     rows = await _rows(calbot, parse_team("#interviewers"))
     counted = [r for r in rows if r.status != "excluded"]
     connected = [r for r in counted if r.status == "connected"]

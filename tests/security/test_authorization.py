@@ -50,16 +50,6 @@ class World:
     proposal: str
 
 
-async def _connect(calbot: RunningCalbot, user: str) -> None:
-    session = calbot.session(user)
-    await session.say("/calendar connect")
-    await calbot.settle()
-    url = session.last_dm().message.buttons()[0].url
-    assert url
-    await session.follow_connect_link(url, sandbox_url=calbot.sandbox_url)
-    await calbot.settle()
-
-
 @pytest.fixture
 async def world(calbot: RunningCalbot) -> AsyncIterator[World]:
     calbot.console.profiles.update(PROFILES)
@@ -67,7 +57,7 @@ async def world(calbot: RunningCalbot) -> AsyncIterator[World]:
     alice = calbot.session("alice")
     await alice.say("home")  # the admin is known, so the alert has someone to go to
     for user in ("alice", "bob", "carol"):
-        await _connect(calbot, user)
+        await calbot.connect_calendar(user)
     reply = await alice.say('/calendar propose "Jane Doe" 45m with @bob @carol next week')
     assert reply.text.startswith("I've offered"), reply.text
     await calbot.settle()

@@ -28,19 +28,9 @@ SECRET = "sandbox-secret"  # the sandbox's client secret (tests/support settings
 BODY = b'{"notification": {"type": "profile_disconnected"}, "channel": {"channel_id": "x"}}'
 
 
-async def _connect(calbot: RunningCalbot, user: str) -> None:
-    session = calbot.session(user)
-    await session.say("/calendar connect")
-    await calbot.settle()
-    url = session.last_dm().message.buttons()[0].url
-    assert url
-    await session.follow_connect_link(url, sandbox_url=calbot.sandbox_url)
-    await calbot.settle()
-
-
 @pytest.fixture
 async def channel_url(calbot: RunningCalbot) -> AsyncIterator[str]:
-    await _connect(calbot, "alice")
+    await calbot.connect_calendar("alice")
     sandbox = calbot.runtime.sandbox.state
     [channel] = sandbox.channels()
     user = sandbox.user("alice@contoso.com")
