@@ -245,7 +245,7 @@ class DigestService:
             await self._store.update_workspace_settings(ref.platform, ref.workspace_id, {key: None})
             return 0
         threshold = int(subscription.get("threshold") or DEFAULT_THRESHOLD)
-        lines = [await self._measure(ref, t) for t in subscription.get("teams") or []]
+        lines = [await self._measure(admin, t) for t in subscription.get("teams") or []]
         below = [line for line in lines if line.problem or line.percent < threshold]
         queued = 0
         if below:
@@ -265,12 +265,15 @@ class DigestService:
         profile = ChatProfile(admin.display_name, admin.email, admin.tz, is_admin=admin.is_admin)
         return self._team.is_admin(Actor(user=admin.ref, profile=profile))
 
-    async def _measure(self, ref: UserRef, followed: dict[str, Any]) -> TeamLine:
+    async def _measure(self, admin: UserRecord, followed: dict[str, Any]) -> TeamLine:
+        ref = admin.ref
         team = TeamRef.parse(str(followed.get("team") or ""))
         label = str(followed.get("label") or team_label(team))
         team = TeamRef(team.kind, team.id, label.lstrip("#@"))
         try:
-            members = await self._chats[ref.platform].members(ref.workspace_id, team)
+            members = await self._chats[ref.platform].members(
+                ref.workspace_id, team, on_behalf_of=admin.recipient
+            )
         except ChatError as exc:
             log.warning("digest: roster of %s unavailable: %s", team, type(exc).__name__)
             return TeamLine(team.token(), label, 0, 0, problem="couldn't list its members")

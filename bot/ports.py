@@ -125,8 +125,14 @@ class ChatPort(Protocol):
 
     async def profile(self, user: UserRef) -> ChatProfile: ...
 
-    async def members(self, workspace_id: str, team: TeamRef) -> list[Member]:
-        """Everyone on the team, one paginated roster fetch; bots and deactivated included."""
+    async def members(
+        self, workspace_id: str, team: TeamRef, *, on_behalf_of: Recipient | None = None
+    ) -> list[Member]:
+        """Everyone on the team, one paginated roster fetch; bots and deactivated included.
+
+        `on_behalf_of` is who the roster is read for when no request of theirs is being
+        served (a scheduled job): their stored address tells an adapter where their
+        workspace is served (Teams' regional connector)."""
         ...
 
 

@@ -106,7 +106,7 @@ class TeamService:
         self, workspace_id: str, reader: UserRecord, team: TeamRef
     ) -> list[Message]:
         chat = self._chats[reader.ref.platform]
-        members = await chat.members(workspace_id, team)
+        members = await chat.members(workspace_id, team, on_behalf_of=reader.recipient)
         facts = await self._store.sync_facts(
             reader.ref.platform, workspace_id, [m.user.user_id for m in members]
         )

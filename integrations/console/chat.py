@@ -66,7 +66,9 @@ class ConsoleChat:
             raise ChatNotFound(f"no console user {user.user_id}")
         return default_profile(user.user_id)
 
-    async def members(self, workspace_id: str, team: TeamRef) -> list[Member]:
+    async def members(
+        self, workspace_id: str, team: TeamRef, *, on_behalf_of: Recipient | None = None
+    ) -> list[Member]:
         if team.kind == "workspace":
             ids = list(self.profiles)
         elif team.id in self.channels:

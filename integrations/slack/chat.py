@@ -121,7 +121,9 @@ class SlackChat:
         _, client = await self._client(user.workspace_id)
         return await self._call(lambda: fetch_profile(client, user.user_id))
 
-    async def members(self, workspace_id: str, team: TeamRef) -> list[Member]:
+    async def members(
+        self, workspace_id: str, team: TeamRef, *, on_behalf_of: Recipient | None = None
+    ) -> list[Member]:
         _, client = await self._client(workspace_id)
         return await self._call(lambda: fetch_members(client, workspace_id, team))
 

@@ -199,7 +199,9 @@ class TeamsChat:
 
         return await self._in_conversation(address, lookup, what="get member")
 
-    async def members(self, workspace_id: str, team: TeamRef) -> list[Member]:
+    async def members(
+        self, workspace_id: str, team: TeamRef, *, on_behalf_of: Recipient | None = None
+    ) -> list[Member]:
         """The roster of a team or group chat: one paged fetch, 500 members per call.
 
         ``team.id`` is the conversation whose roster is wanted (the team id for a team
@@ -210,7 +212,9 @@ class TeamsChat:
         conversation_id = roster_conversation(team)
         served = origin.current(workspace_id)
         dm_base: Address = {
-            "service_url": served.service_url if served else DEFAULT_SERVICE_URL,
+            "service_url": served.service_url
+            if served
+            else _stored_service_url(on_behalf_of, workspace_id),
             "bot_id": (served.bot_id if served else None) or f"28:{self._app_id}",
             "bot_name": served.bot_name if served else None,
         }
@@ -334,3 +338,14 @@ def _merge(known: ChatProfile, member: Any) -> ChatProfile:
         is_admin=known.is_admin,
         is_bot=str(getattr(member, "id", None) or "").startswith("28:"),
     )
+
+
+def _stored_service_url(person: Recipient | None, tenant_id: str) -> str:
+    """Outside a turn (a scheduled job), the connector of the person the roster is read
+    for: their address was stored from an authenticated activity or our own roster read
+    of their tenant, the same address every DM to them is sent to."""
+    address = (person.address or {}) if person is not None else {}
+    url = address.get("service_url")
+    if isinstance(url, str) and url and address.get("tenant_id") in (None, tenant_id):
+        return url
+    return DEFAULT_SERVICE_URL

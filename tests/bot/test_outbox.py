@@ -46,7 +46,9 @@ class FakeChat:
     async def profile(self, user: UserRef) -> ChatProfile:
         return ChatProfile(user.user_id)
 
-    async def members(self, workspace_id: str, team: TeamRef) -> list[Member]:
+    async def members(
+        self, workspace_id: str, team: TeamRef, *, on_behalf_of: Recipient | None = None
+    ) -> list[Member]:
         return []
 
 

@@ -282,3 +282,31 @@ async def test_throttling_during_the_fan_out_is_retried_and_nobody_gets_two(
     # Not progress[-1]: the core's outbox can deliver a progress edit that waited out the
     # 429 after a newer one (reported to the lead), which is not the adapter's to fix.
     assert any(text.endswith("Nudged 9 of 9") for text in progress)
+
+
+async def test_an_owner_follows_the_team_in_the_weekly_digest(teams: TeamsHarness) -> None:
+    await _org(teams)
+    response = await teams.post(channel_message(teams, "digest on below 80%"))
+    assert response.status == 201
+    (reply,) = teams.connector.posts(CHANNEL_CONVERSATION)
+    assert "Weekly digest on." in reply.text and "this team" in reply.text
+
+    # Monday comes: the setting says last week's digest was the last one handled.
+    store, key = teams.runtime.store, f"digest:{ALICE.aad}"
+    followed = (await store.workspace_settings(TEAMS, TENANT))[key]
+    await store.update_workspace_settings(TEAMS, TENANT, {key: {**followed, "sent_week": "x"}})
+    teams.connector.clear()
+    await teams.runtime.jobs.get("digest").run()
+    await teams.runtime.outbox.drain()
+
+    (digest,) = teams.connector.received(ALICE.teams_id)
+    card = digest.cards[0]
+    assert card_size(card) <= MAX_CARD_BYTES
+    text = _all_text(card)
+    assert "Weekly calendar digest" in text
+    assert "2 of 5 connected (40%), 3 not connected" in text
+    (open_report,) = submit_actions(card)
+    assert open_report["data"] == {
+        "action_id": "status.refresh",
+        "value": f"conversation:{TEAM_ID}|this team",
+    }
