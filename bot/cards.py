@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.messages import Actions, Button, Context, Header, Message, Section
+from bot.slots.tz import zone_or_utc
 
 HELP_TEXT = (
     "**calbot** connects your calendar so interviews can be scheduled around it.\n"
@@ -90,11 +91,21 @@ def already_connected_card(*, provider: str, account: str, since: str) -> Messag
     )
 
 
+def new_link_button(label: str, *, primary: bool = False) -> Button:
+    """A button that DMs whoever presses it a fresh personal connect link."""
+    return Button(
+        label=label,
+        action_id="connect.reconnect",
+        value="self",
+        style="primary" if primary else None,
+    )
+
+
 def reconnect_or_disconnect() -> Actions:
     """The two buttons for someone whose calendar is connected."""
     return Actions(
         buttons=(
-            Button(label="Reconnect", action_id="connect.reconnect", value="self"),
+            new_link_button("Reconnect"),
             Button(
                 label="Disconnect", action_id="connect.disconnect", value="self", style="danger"
             ),
@@ -107,16 +118,7 @@ def connect_failed_card(reason: str) -> Message:
         text="Connecting your calendar didn't finish",
         blocks=(
             Section(text=f"⚠️ Connecting your calendar didn't finish: {reason}"),
-            Actions(
-                buttons=(
-                    Button(
-                        label="Get a new link",
-                        action_id="connect.reconnect",
-                        value="self",
-                        style="primary",
-                    ),
-                )
-            ),
+            Actions(buttons=(new_link_button("Get a new link", primary=True),)),
         ),
     )
 
@@ -136,22 +138,13 @@ def disconnected_card(provider: str, account: str) -> Message:
                 text=f"Disconnected **{provider}** ({account}). calbot's access to it was "
                 "revoked and its tokens deleted."
             ),
-            Actions(
-                buttons=(
-                    Button(label="Connect again", action_id="connect.reconnect", value="self"),
-                )
-            ),
+            Actions(buttons=(new_link_button("Connect again"),)),
         ),
     )
 
 
 def fmt_when(moment: datetime, tz: str | None) -> str:
     """A moment in the reader's own time zone, e.g. 'Fri 27 Nov 10:32 (Europe/London)'."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        zone = ZoneInfo(tz) if tz else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
+    zone = zone_or_utc(tz)
     local = moment.astimezone(zone)
     return f"{local:%a %d %b %H:%M} ({zone.key})"

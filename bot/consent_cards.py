@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cards import fmt_when
+from bot.cards import fmt_when, new_link_button
 from bot.messages import Actions, Block, Button, Context, Divider, Fields, Header, Message, Section
 from bot.ports import Remedy
 from bot.records import IncidentRecord
@@ -32,11 +32,7 @@ def follow_up_card(intro: str) -> Message:
                 text="You can also paste the error text here (the “More details” or "
                 "“Troubleshooting details” part helps most), or upload a screenshot."
             ),
-            Actions(
-                buttons=(
-                    Button(label="Get a new link", action_id="connect.reconnect", value="self"),
-                )
-            ),
+            Actions(buttons=(new_link_button("Get a new link"),)),
         ),
     )
 
@@ -49,18 +45,7 @@ def user_answer_card(title: str, tell_user: str, *, admins_told: bool) -> Messag
         )
     blocks: list[Block] = [Section(text="\n".join(lines))]
     if not admins_told:
-        blocks.append(
-            Actions(
-                buttons=(
-                    Button(
-                        label="Get a new link",
-                        action_id="connect.reconnect",
-                        value="self",
-                        style="primary",
-                    ),
-                )
-            )
-        )
+        blocks.append(Actions(buttons=(new_link_button("Get a new link", primary=True),)))
     return Message(text=f"Thanks: {title}", blocks=tuple(blocks))
 
 

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import cards, status_cards
 from bot.commands import Target, parse_target
@@ -28,7 +27,7 @@ from bot.identity import ChatProfile, TeamRef, UserRef
 from bot.messages import Message, simple
 from bot.ports import ChatPort, Clock, Store
 from bot.records import UserRecord
-from bot.sync_status import build_team_status
+from bot.slots.tz import zone_or_utc
 from bot.team import NOT_ADMIN, TeamService, team_label
 
 log = logging.getLogger(__name__)
@@ -94,20 +93,24 @@ class TeamLine:
     def percent(self) -> int:
         return round(100 * self.connected / self.counted) if self.counted else 100
 
+    def needs_attention(self, threshold: int) -> bool:
+        """Below the threshold, or not measurable this week (its roster couldn't be read)."""
+        return bool(self.problem) or self.percent < threshold
+
 
 def digest_week(now: datetime, tz: str | None) -> str:
     """The ISO week whose Monday-09:00 (in `tz`) is the latest one at `now`, e.g. '2026-W48'.
 
     A digest is due once per such week; before Monday 09:00 it is still last week's.
     """
-    local = now.astimezone(_zone(tz)) - timedelta(days=SEND_WEEKDAY, hours=SEND_HOUR)
+    local = now.astimezone(zone_or_utc(tz)) - timedelta(days=SEND_WEEKDAY, hours=SEND_HOUR)
     year, week, _ = local.isocalendar()
     return f"{year}-W{week:02d}"
 
 
 def next_send(now: datetime, tz: str | None) -> datetime:
     """The next Monday 09:00 in `tz` after `now`."""
-    zone = _zone(tz)
+    zone = zone_or_utc(tz)
     local = now.astimezone(zone)
     days = (SEND_WEEKDAY - local.weekday()) % 7
     candidate = (local + timedelta(days=days)).replace(
@@ -118,13 +121,6 @@ def next_send(now: datetime, tz: str | None) -> datetime:
     return candidate
 
 
-def _zone(tz: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz) if tz else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 class DigestService:
     def __init__(
         self,
@@ -133,14 +129,12 @@ class DigestService:
         chats: Mapping[str, ChatPort],
         clock: Clock,
         team: TeamService,
-        stalled_after: timedelta = timedelta(minutes=10),
         wake_outbox: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._chats = chats
         self._clock = clock
         self._team = team
-        self._stalled = stalled_after
         self._wake = wake_outbox or (lambda: None)
 
     # --- asking ----------------------------------------------------------------------
@@ -246,9 +240,8 @@ class DigestService:
             return 0
         threshold = int(subscription.get("threshold") or DEFAULT_THRESHOLD)
         lines = [await self._measure(admin, t) for t in subscription.get("teams") or []]
-        below = [line for line in lines if line.problem or line.percent < threshold]
         queued = 0
-        if below:
+        if any(line.needs_attention(threshold) for line in lines):
             message = status_cards.weekly_digest(
                 lines, threshold, week_of=cards.fmt_when(now, admin.tz)
             )
@@ -266,19 +259,12 @@ class DigestService:
         return self._team.is_admin(Actor(user=admin.ref, profile=profile))
 
     async def _measure(self, admin: UserRecord, followed: dict[str, Any]) -> TeamLine:
-        ref = admin.ref
-        team = TeamRef.parse(str(followed.get("team") or ""))
-        label = str(followed.get("label") or team_label(team))
-        team = TeamRef(team.kind, team.id, label.lstrip("#@"))
+        stored = TeamRef.parse(str(followed.get("team") or ""))
+        label = str(followed.get("label") or team_label(stored))
+        team = TeamRef(stored.kind, stored.id, label.lstrip("#@"))
         try:
-            members = await self._chats[ref.platform].members(
-                ref.workspace_id, team, on_behalf_of=admin.recipient
-            )
+            status = await self._team.status_of(admin, team)
         except ChatError as exc:
             log.warning("digest: roster of %s unavailable: %s", team, type(exc).__name__)
             return TeamLine(team.token(), label, 0, 0, problem="couldn't list its members")
-        facts = await self._store.sync_facts(
-            ref.platform, ref.workspace_id, [m.user.user_id for m in members]
-        )
-        status = build_team_status(label, members, facts, self._clock.now(), self._stalled)
         return TeamLine(team.token(), label, len(status.connected), status.counted)

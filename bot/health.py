@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Literal
 
+from bot.cards import new_link_button
 from bot.errors import CalendarAuthError, CalendarError, CalendarUnavailable, InvalidGrant
 from bot.messages import Actions, Button, Context, Message, Section
 from bot.ports import CalendarPort, Clock, Store, TokenSet
@@ -185,16 +186,7 @@ def _revoked_card(provider: str, account: str) -> Message:
                 text=f"⚠️ **{text}**. Its access was revoked or has expired, so interviews "
                 "can't be scheduled around your calendar until you reconnect."
             ),
-            Actions(
-                buttons=(
-                    Button(
-                        label="Reconnect",
-                        action_id="connect.reconnect",
-                        value="self",
-                        style="primary",
-                    ),
-                )
-            ),
+            Actions(buttons=(new_link_button("Reconnect", primary=True),)),
         ),
     )
 
@@ -204,7 +196,7 @@ def _relink_card(provider: str, account: str, relink_url: str | None) -> Message
     button = (
         Button(label="Reconnect", action_id="health.relink", url=relink_url, style="primary")
         if relink_url
-        else Button(label="Reconnect", action_id="connect.reconnect", value="self", style="primary")
+        else new_link_button("Reconnect", primary=True)
     )
     return Message(
         text=text,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.cards import reconnect_or_disconnect
-from bot.messages import Actions, Button, Context, Divider, Header, Message, Section
+from bot.cards import new_link_button, reconnect_or_disconnect
+from bot.messages import Actions, Context, Divider, Header, Message, Section
 from bot.records import ConnectionRecord
 
 _STATE_WORDS = {
@@ -27,16 +27,7 @@ def home_card(
                 text=f"Hi {name}. Your calendar isn't connected yet, so interviews can't be "
                 "scheduled around it."
             ),
-            Actions(
-                buttons=(
-                    Button(
-                        label="Connect your calendar",
-                        action_id="connect.reconnect",
-                        value="self",
-                        style="primary",
-                    ),
-                )
-            ),
+            Actions(buttons=(new_link_button("Connect your calendar", primary=True),)),
         ]
     elif connection.is_healthy:
         blocks += [
@@ -52,16 +43,7 @@ def home_card(
                 text=f"⚠️ Your calendar connection needs attention: "
                 f"{_STATE_WORDS.get(connection.state, connection.state)}."
             ),
-            Actions(
-                buttons=(
-                    Button(
-                        label="Reconnect",
-                        action_id="connect.reconnect",
-                        value="self",
-                        style="primary",
-                    ),
-                )
-            ),
+            Actions(buttons=(new_link_button("Reconnect", primary=True),)),
         ]
     if is_admin:
         counts = counts or {}

@@ -332,13 +332,10 @@ class ProposeService:
 
     async def replace_form(self, actor: Actor, value: str) -> Message:
         """ "Replace <name>": a one-field form; its id carries which proposal and person."""
-        proposal_id, _, participant_id = value.partition(":")
-        proposal = await self._coordinated(actor, proposal_id)
-        if isinstance(proposal, Message):
-            return proposal
-        leaving = next((p for p in proposal.active if str(p.id) == participant_id), None)
-        if leaving is None:
-            return simple("That person is no longer on this panel.")
+        found = await self._leaving(actor, value)
+        if isinstance(found, Message):
+            return found
+        proposal, leaving = found
         name = leaving.user.display_name or leaving.user.ref.user_id
         form = Form(
             id=f"{REPLACE_FORM_PREFIX}{proposal.id}:{leaving.id}",
@@ -356,13 +353,10 @@ class ProposeService:
 
     async def replace(self, actor: Actor, form_id: str, values: FormValues) -> FormErrors | Message:
         """Swap the interviewer for the person picked, then search and offer again."""
-        proposal_id, _, participant_id = form_id[len(REPLACE_FORM_PREFIX) :].partition(":")
-        proposal = await self._coordinated(actor, proposal_id)
-        if isinstance(proposal, Message):
-            return proposal
-        leaving = next((p for p in proposal.active if str(p.id) == participant_id), None)
-        if leaving is None:
-            return simple("That person is no longer on this panel.")
+        found = await self._leaving(actor, form_id[len(REPLACE_FORM_PREFIX) :])
+        if isinstance(found, Message):
+            return found
+        proposal, leaving = found
         picked = values.get("person") or []
         people = [picked] if isinstance(picked, str) else list(picked)
         if len(people) != 1:
@@ -600,6 +594,20 @@ class ProposeService:
         if user is None or user.id != proposal.coordinator.id:
             return simple("Only the coordinator who proposed these times can do that.")
         return proposal
+
+    async def _leaving(
+        self, actor: Actor, value: str
+    ) -> tuple[ProposalRecord, ParticipantRecord] | Message:
+        """`<proposal id>:<participant id>` of a "Replace" button or its form: the panel
+        (the coordinator's only) and the interviewer who is to leave it."""
+        proposal_id, _, participant_id = value.partition(":")
+        proposal = await self._coordinated(actor, proposal_id)
+        if isinstance(proposal, Message):
+            return proposal
+        leaving = next((p for p in proposal.active if str(p.id) == participant_id), None)
+        if leaving is None:
+            return simple("That person is no longer on this panel.")
+        return proposal, leaving
 
     async def _load(self, actor: Actor, value: str) -> ProposalRecord | Message:
         number = row_id(value)

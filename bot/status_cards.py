@@ -165,8 +165,8 @@ def digest_settings(teams: list[str], threshold: int, *, next_at: str, lead: str
 
 def weekly_digest(lines: Sequence[TeamLine], threshold: int, *, week_of: str) -> Message:
     """Teams below `threshold`, each with a button to its full report; the rest in a line."""
-    below = [line for line in lines if line.problem or line.percent < threshold]
-    fine = [line for line in lines if not line.problem and line.percent >= threshold]
+    below = [line for line in lines if line.needs_attention(threshold)]
+    fine = [line for line in lines if not line.needs_attention(threshold)]
     count = f"{len(below)} of your {len(lines)} teams" if len(lines) > 1 else "Your team"
     verb = "is" if len(below) == 1 else "are"
     blocks: list[Block] = [

@@ -16,7 +16,7 @@ from bot.identity import Member, TeamRef, UserRef
 from bot.messages import Message, simple
 from bot.ports import ChatPort, Clock, Store
 from bot.records import OutboxItem, UserRecord
-from bot.sync_status import REASONS, build_team_status, classify, exclusion
+from bot.sync_status import REASONS, TeamStatus, build_team_status, classify, exclusion
 
 log = logging.getLogger(__name__)
 
@@ -102,16 +102,23 @@ class TeamService:
             digest = hashlib.sha256(pages[0].to_json().encode()).hexdigest()[:16]
             await self._edit(requester, key, pages[0], suffix=f"r{digest}")
 
+    async def status_of(self, reader: UserRecord, team: TeamRef) -> TeamStatus:
+        """Who on `team` (in `reader`'s workspace) is connected, and why the rest are not:
+        one roster fetch and one batched query. Raises ChatError if the roster can't be read."""
+        platform, workspace_id = reader.ref.platform, reader.ref.workspace_id
+        members = await self._chats[platform].members(
+            workspace_id, team, on_behalf_of=reader.recipient
+        )
+        facts = await self._store.sync_facts(
+            platform, workspace_id, [m.user.user_id for m in members]
+        )
+        return build_team_status(team_label(team), members, facts, self._clock.now(), self._stalled)
+
     async def _build_pages(
         self, workspace_id: str, reader: UserRecord, team: TeamRef
     ) -> list[Message]:
-        chat = self._chats[reader.ref.platform]
-        members = await chat.members(workspace_id, team, on_behalf_of=reader.recipient)
-        facts = await self._store.sync_facts(
-            reader.ref.platform, workspace_id, [m.user.user_id for m in members]
-        )
+        status = await self.status_of(reader, team)
         now = self._clock.now()
-        status = build_team_status(team_label(team), members, facts, now, self._stalled)
         settings = await self._store.workspace_settings(reader.ref.platform, workspace_id)
         return status_cards.team_report_pages(
             status,

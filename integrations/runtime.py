@@ -175,7 +175,6 @@ async def build_runtime(
         chats=chat_ports,
         clock=clock,
         team=team,
-        stalled_after=timedelta(minutes=settings.CALBOT_STALLED_CONNECT_MINUTES),
         wake_outbox=wake,
     )
     bot = Bot(

@@ -131,10 +131,11 @@ class SqlStore(ProposalStoreMixin):
 
     # --- users ---------------------------------------------------------------------
 
-    async def _workspace(self, s: AsyncSession, platform: str, external_id: str) -> m.Workspace:
-        ws = await s.scalar(
-            select(m.Workspace).filter_by(platform=platform, external_id=external_id)
-        )
+    async def _workspace(
+        self, s: AsyncSession, platform: str, external_id: str, *, lock: bool = False
+    ) -> m.Workspace:
+        query = select(m.Workspace).filter_by(platform=platform, external_id=external_id)
+        ws = await s.scalar(query.with_for_update() if lock else query)
         if ws is None:
             ws = m.Workspace(
                 platform=platform,
@@ -1076,10 +1077,9 @@ class SqlStore(ProposalStoreMixin):
         self, platform: str, workspace_id: str, patch: dict[str, Any]
     ) -> None:
         async with self._tx() as s:
-            ws = await self._workspace(s, platform, workspace_id)
             # Locked for the read-modify-write: two admins changing their own keys at once
             # must not lose one another's change (SQLite serialises writers anyway).
-            await s.refresh(ws, with_for_update=True)
+            ws = await self._workspace(s, platform, workspace_id, lock=True)
             ws.settings = {**(ws.settings or {}), **patch}
 
     async def all_workspace_settings(self) -> list[tuple[str, str, dict[str, Any]]]:

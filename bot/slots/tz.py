@@ -46,6 +46,14 @@ def get_zone(key: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {key!r}") from exc
 
 
+def zone_or_utc(key: str | None) -> ZoneInfo:
+    """A reader's zone for display; UTC when they have none or it is unknown here."""
+    try:
+        return get_zone(key) if key else get_zone("UTC")
+    except ValueError:
+        return get_zone("UTC")
+
+
 def is_valid_zone(key: object) -> bool:
     if not isinstance(key, str) or not key:
         return False

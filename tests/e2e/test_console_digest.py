@@ -125,3 +125,22 @@ async def test_malformed_digest_commands_get_the_usage(calbot: RunningCalbot) ->
     _org(calbot)
     reply = await calbot.session("alice").say("/calendar digest on @bob")
     assert reply.text.startswith("Weekly digest: `/calendar digest on")
+
+
+async def test_an_admin_stops_following_one_team_then_the_last(calbot: RunningCalbot) -> None:
+    _org(calbot)
+    alice = calbot.session("alice")
+    await alice.say("/calendar digest on #interviewers")
+    await alice.say("/calendar digest on #panel below 90%")
+
+    reply = await alice.say("/calendar digest off #panel")
+    assert reply.text == "Stopped following #panel in your weekly digest."
+    shown = await alice.say("/calendar digest")
+    assert "below 90% connected: **#interviewers**. Next digest:" in shown.text
+    reply = await alice.say("/calendar digest off #panel")
+    assert reply.text == "Your digest doesn't follow #panel."
+
+    reply = await alice.say("/calendar digest off #interviewers")
+    assert reply.text == "Stopped following #interviewers: weekly digest off."
+    reply = await alice.say("/calendar digest off")
+    assert reply.text == "You don't get the weekly digest, so there is nothing to stop."
