@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,6 +36,11 @@ def _utcnow() -> datetime:
     from datetime import UTC
 
     return datetime.now(UTC)
+
+
+def _in_workspace(platform: str, workspace_id: str) -> tuple[ColumnElement[bool], ...]:
+    """WHERE conditions for rows of one chat workspace (a query joined to Workspace)."""
+    return (m.Workspace.platform == platform, m.Workspace.external_id == workspace_id)
 
 
 def _user_record(row: m.ChatUser) -> UserRecord:
@@ -205,8 +210,7 @@ class SqlStore(ProposalStoreMixin):
                 select(m.ChatUser)
                 .join(m.Workspace)
                 .where(
-                    m.Workspace.platform == user.platform,
-                    m.Workspace.external_id == user.workspace_id,
+                    *_in_workspace(user.platform, user.workspace_id),
                     m.ChatUser.platform_user_id == user.user_id,
                 )
             )
@@ -536,8 +540,7 @@ class SqlStore(ProposalStoreMixin):
         if not user_ids:
             return {}
         members = (
-            m.Workspace.platform == platform,
-            m.Workspace.external_id == workspace_id,
+            *_in_workspace(platform, workspace_id),
             m.ChatUser.platform_user_id.in_(user_ids),
         )
         async with self._tx() as s:
@@ -606,7 +609,7 @@ class SqlStore(ProposalStoreMixin):
                 select(m.CalendarConnection.state, func.count())
                 .join(m.ChatUser, m.ChatUser.id == m.CalendarConnection.user_id)
                 .join(m.Workspace, m.Workspace.id == m.ChatUser.workspace_id)
-                .where(m.Workspace.platform == platform, m.Workspace.external_id == workspace_id)
+                .where(*_in_workspace(platform, workspace_id))
                 .group_by(m.CalendarConnection.state)
             )
             return {state: int(count) for state, count in rows.all()}
@@ -1040,8 +1043,7 @@ class SqlStore(ProposalStoreMixin):
                 select(m.ChatUser)
                 .join(m.Workspace)
                 .where(
-                    m.Workspace.platform == platform,
-                    m.Workspace.external_id == workspace_id,
+                    *_in_workspace(platform, workspace_id),
                     m.ChatUser.is_admin.is_(True),
                 )
                 .order_by(m.ChatUser.id)
@@ -1058,8 +1060,7 @@ class SqlStore(ProposalStoreMixin):
                 select(m.ChatUser)
                 .join(m.Workspace)
                 .where(
-                    m.Workspace.platform == platform,
-                    m.Workspace.external_id == workspace_id,
+                    *_in_workspace(platform, workspace_id),
                     or_(
                         func.lower(m.ChatUser.platform_user_id).in_(keys),
                         func.lower(m.ChatUser.email).in_(keys),
@@ -1099,8 +1100,7 @@ class SqlStore(ProposalStoreMixin):
                 .join(m.ChatUser, m.ChatUser.id == m.CalendarConnection.user_id)
                 .join(m.Workspace, m.Workspace.id == m.ChatUser.workspace_id)
                 .where(
-                    m.Workspace.platform == platform,
-                    m.Workspace.external_id == workspace_id,
+                    *_in_workspace(platform, workspace_id),
                     m.CalendarConnection.state == "connected",
                     func.lower(m.ChatUser.email).like(f"%@{domain.lower()}"),
                 )
