@@ -29,10 +29,17 @@ EVENTS_PATH = "/slack/events"
 SLACK_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "application/json"})
 WEB_API_TIMEOUT = 10  # seconds; the outbox retries a timed-out call later
 SOCKET_CONNECT_WAIT = 10.0  # seconds the start hook waits for the first WebSocket
+MAX_TIMESTAMP_DIGITS = 12
 
 
 # Top-level fields bolt (and our listeners) call `.get` on when present.
 _OBJECT_FIELDS = ("user", "team", "channel", "container", "view", "event", "message")
+
+
+def plain_timestamp(value: str) -> bool:
+    """Unix seconds as Slack sends them: ASCII digits, not absurdly long (int() also
+    takes other scripts' digits, signs, spaces and underscores)."""
+    return 0 < len(value) <= MAX_TIMESTAMP_DIGITS and value.isascii() and value.isdigit()
 
 
 def well_formed(body: object) -> bool:
@@ -101,6 +108,10 @@ class SlackAdapter:
             return web.json_response({"error": "malformed request body"}, status=400)
         if not well_formed(bolt_request.body):
             return web.json_response({"error": "malformed request body"}, status=400)
+        # slack_sdk's verifier calls int() on the timestamp: anything but a plain number
+        # would raise inside bolt and come back as a 500 with a traceback in the log.
+        if not plain_timestamp(request.headers.get("X-Slack-Request-Timestamp", "")):
+            return web.json_response({"error": "invalid request"}, status=401)
         with self.background.inbound():
             response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
@@ -132,6 +143,13 @@ class SlackAdapter:
         await self.background.close()
 
 
+def _quiet_bolt_logger() -> logging.Logger:
+    """bolt's own logger at WARNING and above (its middleware copies this level)."""
+    logger = logging.getLogger("slack_bolt.calbot")
+    logger.setLevel(logging.WARNING)
+    return logger
+
+
 def create_adapter(
     *,
     bot: Bot,
@@ -158,6 +176,9 @@ def create_adapter(
         tokens = SingleWorkspaceTokens(bot_token, outbox_clients)
     background = Background()
     app = AsyncApp(
+        # bolt logs every refused request's signature and whole body at INFO: a forged
+        # request could fill the log, and a stale real one would write its response_url.
+        logger=_quiet_bolt_logger(),
         client=listener_clients(None),  # the token comes from `authorize`, per request
         signing_secret=signing_secret,
         # bolt's type hint omits AsyncAuthorize instances, which its code accepts.

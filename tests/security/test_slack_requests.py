@@ -10,6 +10,7 @@ tests/integrations/slack/test_requests.py; these are the variants around them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -68,6 +69,34 @@ async def test_timestamp_header_missing(slackbot: Calbot) -> None:
     headers = signed_headers(body, SECRET) | {"Content-Type": FORM}
     del headers["X-Slack-Request-Timestamp"]
     assert await _refused(slackbot, body, headers) == 401
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["abc", "", " 1", "+1", "1_000", "1.5", "\u0661\u0662", "9" * 5000]
+)
+async def test_timestamp_that_is_not_plain_seconds(
+    slackbot: Calbot, timestamp: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """slack_sdk's verifier would raise on these inside bolt: a 500 and a traceback."""
+    body = _command(slackbot)
+    headers = signed_headers(body, SECRET) | {"Content-Type": FORM}
+    headers["X-Slack-Request-Timestamp"] = timestamp
+    with caplog.at_level(logging.INFO):
+        assert await _refused(slackbot, body, headers) == 401
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_refused_request_body_is_not_logged(
+    slackbot: Calbot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """bolt logs a refused request's body at INFO; the body holds a live response_url."""
+    body = _command(slackbot)
+    headers = signed_headers(body, "not-the-secret") | {"Content-Type": FORM}
+    with caplog.at_level(logging.DEBUG):
+        assert await _refused(slackbot, body, headers) == 401
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "response_url" not in logged
+    assert "Invalid request signature" not in logged
 
 
 @pytest.mark.parametrize(
