@@ -265,9 +265,12 @@ class ConsentService:
         if incident.generation > 1 and incident.state == "open":
             request = " ".join(remedy.if_still_failing) or None
         if self._alert_channel:
-            # One alert in the admins' channel instead of one DM each.
+            # One alert in the admins' channel instead of one DM each, keyed by the
+            # incident alone: who comes first among the admins may change meanwhile.
             admins = admins[:1]
-        keys = [f"alert:{incident.id}:{admin.id}" for admin in admins]
+            keys = [f"alert:{incident.id}:channel"]
+        else:
+            keys = [f"alert:{incident.id}:{admin.id}" for admin in admins]
         existing = await self._store.existing_keys(keys)
         items: list[OutboxItem] = []
         for admin, key in zip(admins, keys, strict=True):

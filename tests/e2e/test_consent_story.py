@@ -251,3 +251,28 @@ async def test_installing_calbot_dms_the_installer_the_onboarding_card(
     cards = [dm for dm in bob.inbox() if "Set up calendar access" in dm.message.text]
     assert len(cards) == 1
     assert TENANT_GUID in _text(cards[0].message)
+
+
+async def test_the_channel_alert_stays_one_message_when_another_admin_appears(
+    db_url: str,
+) -> None:
+    """The channel's alert is the incident's, not the first admin's: an admin seen for
+    the first time after it was posted must not make the next update a second post."""
+    async with running_calbot(
+        db_url, CALBOT_ALERT_CHANNEL="calendar-admins", CALBOT_ADMINS="dan@contoso.com"
+    ) as calbot:
+        _org(calbot)
+        await calbot.session("dan").say("home")
+        calbot.runtime.sandbox.state.force_outcome("@contoso.com", "need_admin_approval")
+        visit = await _try_connect(calbot, "bob")
+        await calbot.session("bob").say(visit.text)
+        await calbot.settle()
+        assert len(calbot.console.inbox("#calendar-admins")) == 1
+
+        await calbot.session("alice").say("home")  # a workspace admin, now known
+        visit = await _try_connect(calbot, "carol")
+        await calbot.session("carol").say(visit.text)
+        await calbot.settle()
+        posted = calbot.console.inbox("#calendar-admins")
+        assert len(posted) == 1, [p.message.text for p in posted]
+        assert posted[0].edits >= 1 and "carol@contoso.com" in _text(posted[0].message)
