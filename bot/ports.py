@@ -376,7 +376,7 @@ class Store(Protocol):
         *,
         state: str = "open",
         expires_at: datetime | None = None,
-    ) -> None: ...
+    ) -> bool: ...
 
     async def set_proposal_state(
         self, proposal_id: int, state: str, *, expect: tuple[str, ...] = ()

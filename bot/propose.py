@@ -29,6 +29,7 @@ from bot.propose_form import (
     propose_form,
 )
 from bot.records import (
+    SEARCHABLE,
     ParticipantRecord,
     ProposalRecord,
     SlotRecord,
@@ -188,9 +189,12 @@ class ProposeService:
                 "No time in that window works for everyone required. Try a wider window, "
                 "fewer required interviewers, or less notice."
             )
-        await self._store.replace_slots(
+        offered = await self._store.replace_slots(
             proposal.id, [(s.start, s.end) for s in slots], expires_at=now + self._ttl
         )
+        if not offered:  # booked, cancelled or expired while Cronofy was answering
+            current = await self._store.get_proposal(proposal.id)
+            return simple(_closed_words(current.state if current else ""))
         await self.refresh_cards(proposal.id)
         note = ""
         skipped = [p for p in proposal.active if p.user.id in missing]
@@ -294,7 +298,7 @@ class ProposeService:
         return simple("Thanks, I've told the coordinator that none of these times work for you.")
 
     async def next_window(self, actor: Actor, value: str) -> Message:
-        proposal = await self._coordinated(actor, value)
+        proposal = await self._searching(actor, value)
         if isinstance(proposal, Message):
             return proposal
         r = proposal.request
@@ -383,7 +387,7 @@ class ProposeService:
         return await self.search(proposal.id)
 
     async def retry(self, actor: Actor, value: str) -> Message:
-        proposal = await self._coordinated(actor, value)
+        proposal = await self._searching(actor, value)
         if isinstance(proposal, Message):
             return proposal
         return await self.search(proposal.id)
@@ -595,13 +599,22 @@ class ProposeService:
             return simple("Only the coordinator who proposed these times can do that.")
         return proposal
 
+    async def _searching(self, actor: Actor, value: str) -> ProposalRecord | Message:
+        """The coordinator's proposal, if it is still looking for a time: buttons that
+        search again (on cards that stay in the chat) must not reopen a booked,
+        cancelled or expired one."""
+        proposal = await self._coordinated(actor, value)
+        if isinstance(proposal, Message) or proposal.state in SEARCHABLE:
+            return proposal
+        return simple(_closed_words(proposal.state))
+
     async def _leaving(
         self, actor: Actor, value: str
     ) -> tuple[ProposalRecord, ParticipantRecord] | Message:
         """`<proposal id>:<participant id>` of a "Replace" button or its form: the panel
         (the coordinator's only) and the interviewer who is to leave it."""
         proposal_id, _, participant_id = value.partition(":")
-        proposal = await self._coordinated(actor, proposal_id)
+        proposal = await self._searching(actor, proposal_id)
         if isinstance(proposal, Message):
             return proposal
         leaving = next((p for p in proposal.active if str(p.id) == participant_id), None)

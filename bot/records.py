@@ -229,6 +229,11 @@ class SlotRecord:
     state: str  # open | withdrawn | conflict | booked
 
 
+# Proposal states in which it is still looking for a time: a search may (re)offer
+# slots and the expiry job may close it. Then: booking → booked, or cancelled/expired.
+SEARCHABLE = ("open", "waiting")
+
+
 @dataclass(frozen=True)
 class ProposalRecord:
     id: int

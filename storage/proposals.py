@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.records import ParticipantRecord, ProposalRecord, SlotRecord, UserRecord
+from bot.records import SEARCHABLE, ParticipantRecord, ProposalRecord, SlotRecord, UserRecord
 from storage import models as m
 
 
@@ -129,9 +129,27 @@ class ProposalStoreMixin:
         *,
         state: str = "open",
         expires_at: datetime | None = None,
-    ) -> None:
-        """New search results: the old open slots are withdrawn, the new ones offered."""
+    ) -> bool:
+        """New search results: the old open slots are withdrawn, the new ones offered.
+
+        Only while the proposal is still searching or open: False (nothing changed) once
+        it is being booked, booked, cancelled or expired — a stale "Search again" button
+        must not reopen it."""
+        values: dict[str, Any] = {
+            "state": state,
+            "updated_at": self._now(),
+            "version": m.Proposal.version + 1,
+        }
+        if expires_at is not None:
+            values["expires_at"] = expires_at
         async with self._tx() as s:
+            claimed = await s.execute(
+                update(m.Proposal)
+                .where(m.Proposal.id == proposal_id, m.Proposal.state.in_(SEARCHABLE))
+                .values(**values)
+            )
+            if not getattr(claimed, "rowcount", 0):
+                return False
             await s.execute(
                 update(m.ProposalSlot)
                 .where(m.ProposalSlot.proposal_id == proposal_id, m.ProposalSlot.state == "open")
@@ -139,14 +157,7 @@ class ProposalStoreMixin:
             )
             for start, end in slots:
                 s.add(m.ProposalSlot(proposal_id=proposal_id, start=start, end=end, state="open"))
-            values: dict[str, Any] = {
-                "state": state,
-                "updated_at": self._now(),
-                "version": m.Proposal.version + 1,
-            }
-            if expires_at is not None:
-                values["expires_at"] = expires_at
-            await s.execute(update(m.Proposal).where(m.Proposal.id == proposal_id).values(**values))
+        return True
 
     async def set_proposal_state(
         self, proposal_id: int, state: str, *, expect: tuple[str, ...] = ()
@@ -225,10 +236,18 @@ class ProposalStoreMixin:
                 existing.state = "invited"
 
     async def start_booking(self, proposal_id: int, slot_id: int) -> bool:
-        """Claim the right to book. The unique proposal_id makes a second claim fail."""
+        """Claim the right to book an open proposal. The unique proposal_id makes a
+        second claim fail; a proposal cancelled or expired meanwhile is not claimed."""
         now = self._now()
         try:
             async with self._tx() as s:
+                claimed = await s.execute(
+                    update(m.Proposal)
+                    .where(m.Proposal.id == proposal_id, m.Proposal.state == "open")
+                    .values(state="booking", updated_at=now, version=m.Proposal.version + 1)
+                )
+                if not getattr(claimed, "rowcount", 0):
+                    return False
                 s.add(
                     m.Booking(
                         proposal_id=proposal_id,
@@ -237,11 +256,6 @@ class ProposalStoreMixin:
                         created_at=now,
                         updated_at=now,
                     )
-                )
-                await s.execute(
-                    update(m.Proposal)
-                    .where(m.Proposal.id == proposal_id)
-                    .values(state="booking", updated_at=now, version=m.Proposal.version + 1)
                 )
             return True
         except IntegrityError:
@@ -297,14 +311,14 @@ class ProposalStoreMixin:
             ids = (
                 await s.scalars(
                     select(m.Proposal.id).where(
-                        m.Proposal.state.in_(["open", "waiting"]), m.Proposal.expires_at <= now
+                        m.Proposal.state.in_(SEARCHABLE), m.Proposal.expires_at <= now
                     )
                 )
             ).all()
             for proposal_id in ids:
                 result = await s.execute(
                     update(m.Proposal)
-                    .where(m.Proposal.id == proposal_id, m.Proposal.state.in_(["open", "waiting"]))
+                    .where(m.Proposal.id == proposal_id, m.Proposal.state.in_(SEARCHABLE))
                     .values(state="expired", updated_at=now, version=m.Proposal.version + 1)
                 )
                 if getattr(result, "rowcount", 0):

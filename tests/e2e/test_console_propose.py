@@ -139,6 +139,31 @@ async def test_unconnected_interviewers_are_named_with_a_nudge_button(
     assert again is not None and again.text.startswith("I've offered")
 
 
+async def test_a_stale_search_again_button_does_not_reopen_a_booked_interview(
+    calbot: RunningCalbot,
+) -> None:
+    """The "Search again" reply stays in the coordinator's chat after the booking."""
+    await _panel(calbot, "bob")
+    alice = calbot.session("alice")
+    reply = await alice.say('/calendar propose "Jo Smith" 45m with @bob @erin next week')
+    search_again = reply.buttons()[1]
+    await calbot.connect_calendar("erin")
+    await alice.press(search_again)
+    await calbot.settle()
+    for user in ("bob", "erin"):
+        await calbot.session(user).press(_accepts(_offer(calbot, user))[0])
+    await calbot.settle()
+    assert "Booked:" in _offer(calbot, "bob").message.text
+
+    stale = await alice.press(search_again)
+    assert stale is not None and "already booked" in stale.text
+    await calbot.settle()
+    booked = _offer(calbot, "bob")
+    assert "Booked:" in booked.message.text and _accepts(booked) == []
+    proposal = await calbot.runtime.store.get_proposal(int(search_again.value))
+    assert proposal is not None and proposal.state == "booked"
+
+
 async def test_the_form_validates_each_field(calbot: RunningCalbot) -> None:
     await _panel(calbot, "bob")
     alice = calbot.session("alice")
