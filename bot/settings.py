@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         return not self.MICROSOFT_APP_ID
 
     @property
+    def teams_enabled(self) -> bool:
+        """With an app id; without one only next to the built-in Cronofy sandbox (the demo
+        and tests), so a deployment that forgot the id has no open, unauthenticated route
+        that would act on anyone's say-so and call any serviceUrl."""
+        return bool(self.MICROSOFT_APP_ID) or self.uses_cronofy_sandbox
+
+    @property
     def admin_ids(self) -> frozenset[str]:
         return frozenset(
             part.strip().lower() for part in self.CALBOT_ADMINS.split(",") if part.strip()
@@ -105,11 +112,12 @@ class Settings(BaseSettings):
             slack = "socket mode" if self.SLACK_APP_TOKEN else "HTTP at /slack/events"
             if self.SLACK_CLIENT_ID:
                 slack += f"; install at {self.PUBLIC_BASE_URL}/slack/install"
-        teams = (
-            "local mode: no MICROSOFT_APP_ID, requests are not authenticated"
-            if self.teams_local_mode
-            else f"{self.MICROSOFT_APP_TYPE} app {self.MICROSOFT_APP_ID}"
-        )
+        if not self.teams_enabled:
+            teams = "off (set MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TENANT_ID)"
+        elif self.teams_local_mode:
+            teams = "local mode: no MICROSOFT_APP_ID, requests are not authenticated"
+        else:
+            teams = f"{self.MICROSOFT_APP_TYPE} app {self.MICROSOFT_APP_ID}"
         cronofy = "built-in sandbox" if self.uses_cronofy_sandbox else "Cronofy"
         return {"slack": slack, "teams": teams, "cronofy": cronofy}
 

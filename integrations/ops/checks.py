@@ -72,7 +72,10 @@ def configuration(settings: Settings) -> Check:
         slack_mode = "socket mode" if s.SLACK_APP_TOKEN else "HTTP"
     else:
         slack_mode = "off"
-    teams_mode = "local mode" if s.teams_local_mode else s.MICROSOFT_APP_TYPE
+    if not s.teams_enabled:
+        teams_mode = "off"
+    else:
+        teams_mode = "local mode" if s.teams_local_mode else s.MICROSOFT_APP_TYPE
     cronofy_mode = (
         "sandbox" if s.uses_cronofy_sandbox else f"Cronofy ({s.CRONOFY_DATA_CENTER or 'us'})"
     )

@@ -34,6 +34,9 @@ __all__ = ["ROUTE", "CalbotTeamsHandler", "MessagesRoute", "TeamsChat", "mount"]
 def mount(runtime: Any) -> None:
     """Add ``POST /api/messages`` to ``runtime.web`` and register the Teams ChatPort."""
     settings = runtime.settings
+    if not settings.teams_enabled:
+        log.info("Teams: off (no MICROSOFT_APP_ID, and Cronofy is not the sandbox)")
+        return
     local = settings.teams_local_mode
     adapter, authentication = build_adapter(settings)
     handler = CalbotTeamsHandler(runtime.bot, runtime.store)
