@@ -31,9 +31,20 @@ _pg_database: str | None = None
 
 
 def free_port() -> int:
+    """A port free now, for a server in another process; in this process use
+    `bound_socket()` — between picking a port and binding it, an outgoing
+    connection may take it as its ephemeral port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def bound_socket() -> socket.socket:
+    """A listening-ready socket on a free loopback port, held until the server takes it."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 async def sqlite_url(tmp_path: Path) -> str:
@@ -137,7 +148,8 @@ async def running_calbot(
     **overrides: Any,
 ) -> AsyncIterator[RunningCalbot]:
     """calbot's whole HTTP app on a real port, with the sandbox and a console chat."""
-    port = free_port()
+    sock = bound_socket()
+    port = int(sock.getsockname()[1])
     url = f"http://127.0.0.1:{port}"
     settings = make_settings(db_url, PUBLIC_BASE_URL=url, PORT=port, **overrides)
     console = ConsoleChat()
@@ -146,7 +158,7 @@ async def running_calbot(
     )
     runner = web.AppRunner(runtime.web, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.SockSite(runner, sock).start()
     try:
         yield RunningCalbot(runtime=runtime, url=url, console=console)
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from integrations.runtime import Runtime, build_runtime
 from storage.crypto import generate_key
 from storage.migrate import upgrade_async
 from tests.fakes.mock_connector import MockConnector
+from tests.support import bound_socket
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "teams"
 TENANT = "3c1a7f2e-7a1d-4f3e-9b2c-0c0a705000aa"
@@ -41,12 +41,6 @@ def load_activity(fixture: str, service_url: str, /, **overrides: Any) -> dict[s
     activity["id"] = f"{activity['id']}-{next(_ids)}"
     activity.update(overrides)
     return activity
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_settings(db_path: Path, base_url: str, **extra: Any) -> Settings:
@@ -95,12 +89,16 @@ async def start_harness(
     tmp_path: Path, connector: MockConnector, **settings: Any
 ) -> tuple[Runtime, TestClient]:
     db = tmp_path / "calbot.db"
-    port = _free_port()
+    sock = bound_socket()
+    port = int(sock.getsockname()[1])
     base_url = f"http://127.0.0.1:{port}"
     config = make_settings(db, base_url, **settings)
     await upgrade_async(config.DATABASE_URL)
     runtime = await build_runtime(config)
-    client = TestClient(TestServer(runtime.web, host="127.0.0.1", port=port))
+    server = TestServer(
+        runtime.web, host="127.0.0.1", port=port, socket_factory=lambda *_args: sock
+    )
+    client = TestClient(server)
     await client.start_server()
     return runtime, client
 
