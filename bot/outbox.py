@@ -22,6 +22,7 @@ from bot.records import ClaimedMessage
 log = logging.getLogger(__name__)
 
 UNDELIVERABLE = (ChatNotInstalled, ChatNotFound)
+ORIGINAL_WAIT_MAX = 10.0  # seconds between checks while an edit waits for its original
 
 
 class OutboxWorker:
@@ -134,9 +135,17 @@ class OutboxWorker:
                 await chat.update(sent, message)
                 await self._store.mark_sent(item.id, dict(ref), self._clock.now())
                 return
-            if item.attempts < 3 or item.recipient is None:
-                raise _OriginalNotSentYet(item.edit_of)
-            # The message to edit never went out: say it in a new message instead.
+            status = await self._store.outbox_status(item.edit_of)
+            if status == "pending":
+                # Only delayed (throttled, backing off): wait for it. A copy posted now
+                # would leave two messages, the original never edited again.
+                raise _OriginalNotSentYet(item.edit_of, on_its_way=True)
+            if status is None and item.attempts < 3:
+                raise _OriginalNotSentYet(item.edit_of)  # may be queued in a moment
+            if item.recipient is None:
+                await self._store.mark_skipped(item.id, f"{item.edit_of} was never sent")
+                return
+            # The message to edit will never go out: say it in a new message instead.
         assert item.recipient is not None
         if item.recipient.channel:
             poster = getattr(chat, "post_to_channel", None)
@@ -154,6 +163,14 @@ class OutboxWorker:
 
     async def _retry_or_give_up(self, item: ClaimedMessage, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"[:500]
+        if isinstance(exc, _OriginalNotSentYet) and exc.on_its_way:
+            # Not a failure of this message: its original has attempts of its own and
+            # ends sent (edit it) or given up (post this instead). Check back soon.
+            delay = min(0.5 * 2 ** max(item.attempts - 1, 0), ORIGINAL_WAIT_MAX)
+            await self._store.mark_retry(
+                item.id, reason, self._clock.now() + timedelta(seconds=delay)
+            )
+            return
         if item.attempts >= self._max_attempts:
             log.error("outbox %s gave up after %d attempts: %s", item.key, item.attempts, reason)
             await self._store.mark_dead(item.id, reason)
@@ -199,5 +216,6 @@ class _PlatformOff(Exception):
 
 
 class _OriginalNotSentYet(Exception):
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, *, on_its_way: bool = False) -> None:
         super().__init__(f"waiting for {key} to be sent")
+        self.on_its_way = on_its_way

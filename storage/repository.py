@@ -447,6 +447,12 @@ class SqlStore(ProposalStoreMixin):
                 return None
             return dict(row.sent_ref or {})
 
+    async def outbox_status(self, key: str) -> str | None:
+        """pending | sent | dead | skipped, or None when nothing was queued under `key`."""
+        async with self._tx() as s:
+            status = await s.scalar(select(m.OutboxMessage.status).filter_by(key=key))
+            return str(status) if status is not None else None
+
     async def mark_sent(self, message_id: int, ref: dict[str, object], now: datetime) -> None:
         async with self._tx() as s:
             await s.execute(

@@ -142,3 +142,29 @@ async def test_two_workers_on_one_database_deliver_each_message_once(setup) -> N
     texts = [text for _, text in chat.sent]
     assert len(texts) == 120
     assert len(set(texts)) == 120
+
+
+async def test_an_edit_waits_for_an_original_that_is_only_delayed(setup) -> None:
+    """A consent alert held back by errors for a while, edited meanwhile: one message."""
+    store, chat, worker, clock = setup
+    chat.failures += [ChatTransient("502")] * 4
+    await store.enqueue([_item("card", "v0")])
+    await worker.deliver_due()  # the original fails and backs off
+    await store.enqueue([_item("card:v1", "v1", edit_of="card")])
+    for _ in range(120):  # a minute of the edit coming due again and again
+        clock.advance(seconds=0.5)
+        await worker.deliver_due()
+    await worker.drain()
+    assert chat.sent == [("alice", "v0")]
+    assert chat.edits == [("1", "v1")]
+
+
+async def test_an_edit_of_an_original_given_up_on_is_posted_instead(setup) -> None:
+    store, chat, worker, _ = setup
+    chat.failures.append(ChatNotFound("channel gone"))
+    await store.enqueue([_item("card", "v0")])
+    await worker.deliver_due()  # undeliverable: the original is dead
+    await store.enqueue([_item("card:v1", "v1", edit_of="card")])
+    await worker.drain()
+    assert chat.sent == [("alice", "v1")]
+    assert chat.edits == []
