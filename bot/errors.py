@@ -29,6 +29,10 @@ class CalendarUnavailable(CalendarError):
     """Timeouts, 5xx or 429 that outlasted the retry budget: try again later."""
 
 
+class CalendarNotConnected(CalendarError):
+    """calbot holds no calendar connection for this person (nothing to ask Cronofy)."""
+
+
 class CalendarAuthError(CalendarError):
     """401/403: the token or the client credentials were refused."""
 

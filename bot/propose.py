@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from bot import propose_cards
 from bot.connect import Actor
 from bot.delivery import send_or_edit
-from bot.errors import CalendarError, CalendarUnavailable, ChatError
+from bot.errors import CalendarError, CalendarNotConnected, CalendarUnavailable, ChatError
 from bot.forms import Form, FormErrors, FormField, FormValues
 from bot.identity import UserRef
 from bot.messages import Message, Section, simple
@@ -272,6 +272,9 @@ class ProposeService:
         slot = proposal.slot(slot_id) if slot_id is not None else None
         if slot is None or slot.state != "open":
             return simple("That time is no longer on offer.")
+        if answer == "accept" and me.user.id in await self._not_connected(proposal):
+            # The booking writes the event into each accepting interviewer's calendar.
+            return propose_cards.connect_to_accept()
         recorded = await self._store.record_response(slot.id, me.id, answer)
         if not recorded and answer != "accept":
             return None  # the same click again: nothing changes
@@ -437,7 +440,14 @@ class ProposeService:
             return
         try:
             for participant in attendees:
-                await self._write_event(proposal, slot, participant, attendees)
+                try:
+                    await self._write_event(proposal, slot, participant, attendees)
+                except CalendarNotConnected:
+                    # Disconnected since accepting: the others' events invite them by
+                    # e-mail; holding the booking for them would hold it forever.
+                    log.warning(
+                        "booking %s: attendee %s has no calendar", proposal_id, participant.id
+                    )
         except CalendarError as exc:
             # Left in "booking": the expire job resumes it; the event ids make it safe.
             log.warning("booking %s paused: %s", proposal_id, type(exc).__name__)
@@ -523,7 +533,7 @@ class ProposeService:
         tokens = await self._store.connection_tokens(user.id)
         connection = await self._store.get_connection(user.id)
         if tokens is None or connection is None:
-            raise CalendarError(f"user {user.id} has no calendar connection")
+            raise CalendarNotConnected(f"user {user.id} has no calendar connection")
         access = tokens.access_token
         if tokens.expires_at - self._clock.now() < REFRESH_AHEAD:
             fresh: TokenSet = await self._calendar.refresh(tokens.refresh_token)

@@ -3,6 +3,7 @@ tracking card, both edited in place as answers arrive."""
 
 from __future__ import annotations
 
+from bot.cards import new_link_button
 from bot.messages import Actions, Block, Button, Context, Header, Message, Section
 from bot.records import ParticipantRecord, ProposalRecord, SlotRecord
 from bot.slots import Interval, format_slot
@@ -170,6 +171,22 @@ def tracking_card(proposal: ProposalRecord) -> Message:
                 )
         blocks.append(Actions(buttons=tuple(buttons)))
     return Message(text=f"Tracking: {proposal.candidate_name}", blocks=tuple(blocks))
+
+
+def connect_to_accept() -> Message:
+    """An interviewer without a working calendar pressed Accept: the booking would have
+    no calendar to put the interview in."""
+    text = (
+        "Connect your calendar first: I put the interview in the calendar of everyone "
+        "who accepts. Then press Accept again."
+    )
+    return Message(
+        text=text,
+        blocks=(
+            Section(text=text),
+            Actions(buttons=(new_link_button("Connect my calendar", primary=True),)),
+        ),
+    )
 
 
 def not_connected_card(proposal_id: int, names: list[tuple[str, str]]) -> Message:

@@ -205,3 +205,50 @@ async def test_a_required_interviewer_who_cant_make_it_is_replaced(calbot: Runni
     await calbot.settle()
     assert len(_accepts(_offer(calbot, "dan"))) == 5, "Dan got the new offer"
     assert _accepts(_offer(calbot, "carol")) == [], "Carol's card no longer offers times"
+
+
+async def test_a_pool_member_without_a_calendar_is_asked_to_connect_before_accepting(
+    calbot: RunningCalbot,
+) -> None:
+    """Left out of the search, Erin still sees the times; her Accept can't count, since
+    the booking puts the interview in each accepting interviewer's calendar."""
+    await _panel(calbot, "bob", "carol")
+    alice = calbot.session("alice")
+    reply = await alice.say(
+        '/calendar propose "Ray Cho" 30m with @bob [any 1 of @carol @erin] next week'
+    )
+    assert "left out of the pool, not connected: Erin Evans" in reply.text, reply.text
+    await calbot.settle()
+    erin_slot = _accepts(_offer(calbot, "erin"))[0]
+    answer = await calbot.session("erin").press(erin_slot)
+    assert answer is not None and answer.text.startswith("Connect your calendar first")
+    assert [b.label for b in answer.buttons()] == ["Connect my calendar"]
+
+    await calbot.session("bob").press(erin_slot)  # the same time, pressed by Bob
+    await calbot.settle()
+    proposal = await calbot.runtime.store.get_proposal(int(erin_slot.value.split(":")[0]))
+    assert proposal is not None and proposal.state == "open", "Erin's accept did not count"
+
+
+async def test_an_interviewer_who_disconnects_after_accepting_does_not_stall_the_booking(
+    calbot: RunningCalbot,
+) -> None:
+    await _panel(calbot, "bob", "carol")
+    alice = calbot.session("alice")
+    await alice.say('/calendar propose "Lee Wong" 30m with @bob @carol next week')
+    await calbot.settle()
+    slot = _accepts(_offer(calbot, "carol"))[0]
+    await calbot.session("carol").press(slot)
+    carol = await calbot.runtime.store.find_user(calbot.session("carol").actor().user)
+    assert carol is not None
+    await calbot.runtime.store.delete_connection(carol.id, [])
+    bob_slot = next(b for b in _accepts(_offer(calbot, "bob")) if b.value == slot.value)
+    await calbot.session("bob").press(bob_slot)
+    await calbot.settle()
+
+    proposal = await calbot.runtime.store.get_proposal(int(slot.value.split(":")[0]))
+    assert proposal is not None and proposal.state == "booked"
+    bob_events = [
+        e for e in calbot.runtime.sandbox.state.events("bob@contoso.com") if e.created_by_app
+    ]
+    assert len(bob_events) == 1, "Bob's event is written (and invites Carol by e-mail)"

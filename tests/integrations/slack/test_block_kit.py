@@ -404,6 +404,7 @@ def propose_messages() -> Iterator[tuple[str, Message]]:
         yield f"tracking {name}", propose_cards.tracking_card(panel.proposal)
     names = [(f"U{n:08d}", LONG_NAME if n == 1 else f"Interviewer {n}") for n in range(30)]
     yield "not connected", propose_cards.not_connected_card(7001, names)
+    yield "connect to accept", propose_cards.connect_to_accept()
 
 
 ALL = [
