@@ -249,8 +249,10 @@ class DigestService:
             if not await self._store.existing_keys([outbox_key]):
                 await self._store.enqueue([dm_item(admin, outbox_key, message.to_json())])
                 queued = 1
-        await self._store.update_workspace_settings(
-            ref.platform, ref.workspace_id, {key: {**subscription, "sent_week": week}}
+        # Only the week: the teams may have changed (or the digest been turned off)
+        # while the rosters were read.
+        await self._store.merge_workspace_setting(
+            ref.platform, ref.workspace_id, key, {"sent_week": week}
         )
         return queued
 

@@ -335,6 +335,10 @@ class Store(Protocol):
         self, platform: str, workspace_id: str, patch: dict[str, Any]
     ) -> None: ...
 
+    async def merge_workspace_setting(
+        self, platform: str, workspace_id: str, key: str, fields: dict[str, Any]
+    ) -> bool: ...
+
     async def anyone_connected_in_domain(
         self, platform: str, workspace_id: str, domain: str
     ) -> bool: ...

@@ -1089,6 +1089,19 @@ class SqlStore(ProposalStoreMixin):
             ws = await self._workspace(s, platform, workspace_id, lock=True)
             ws.settings = {**(ws.settings or {}), **patch}
 
+    async def merge_workspace_setting(
+        self, platform: str, workspace_id: str, key: str, fields: dict[str, Any]
+    ) -> bool:
+        """Merge `fields` into the dict stored at `key`, if it is still there: a job that
+        read the setting a while ago must not bring back or undo someone's change."""
+        async with self._tx() as s:
+            ws = await self._workspace(s, platform, workspace_id, lock=True)
+            current = (ws.settings or {}).get(key)
+            if not isinstance(current, dict):
+                return False
+            ws.settings = {**(ws.settings or {}), key: {**current, **fields}}
+            return True
+
     async def all_workspace_settings(self) -> list[tuple[str, str, dict[str, Any]]]:
         async with self._tx() as s:
             rows = await s.execute(

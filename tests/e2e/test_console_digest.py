@@ -144,3 +144,26 @@ async def test_an_admin_stops_following_one_team_then_the_last(calbot: RunningCa
     assert reply.text == "Stopped following #interviewers: weekly digest off."
     reply = await alice.say("/calendar digest off")
     assert reply.text == "You don't get the weekly digest, so there is nothing to stop."
+
+
+async def test_turning_the_digest_off_while_it_is_being_sent_sticks(db_url: str) -> None:
+    """The job reads the teams' rosters for a while; an "off" meanwhile is not undone
+    when it records the week as handled."""
+    clock = FixedClock(WEDNESDAY)
+    async with running_calbot(db_url, clock=clock) as calbot:
+        _org(calbot)
+        alice = calbot.session("alice")
+        await alice.say("/calendar digest on", channel="interviewers")
+        roster = calbot.console.members
+
+        async def members_while_alice_turns_it_off(*args: object, **kwargs: object) -> object:
+            await alice.say("/calendar digest off")
+            return await roster(*args, **kwargs)  # type: ignore[arg-type]
+
+        calbot.console.members = members_while_alice_turns_it_off  # type: ignore[method-assign]
+        clock.advance(seconds=(MONDAY_0859_LONDON - WEDNESDAY).total_seconds() + 60)
+        await _run_digest_job(calbot)
+        calbot.console.members = roster  # type: ignore[method-assign]
+        assert (await alice.say("/calendar digest")).text.startswith(
+            "You don't get the weekly digest."
+        )
