@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.clock import FixedClock
-from bot.identity import ChatProfile
+from bot.identity import ChatProfile, Member, Recipient, TeamRef
 from bot.messages import Message
 from tests.support import RunningCalbot, running_calbot
 
@@ -156,9 +156,11 @@ async def test_turning_the_digest_off_while_it_is_being_sent_sticks(db_url: str)
         await alice.say("/calendar digest on", channel="interviewers")
         roster = calbot.console.members
 
-        async def members_while_alice_turns_it_off(*args: object, **kwargs: object) -> object:
+        async def members_while_alice_turns_it_off(
+            workspace_id: str, team: TeamRef, *, on_behalf_of: Recipient | None = None
+        ) -> list[Member]:
             await alice.say("/calendar digest off")
-            return await roster(*args, **kwargs)  # type: ignore[arg-type]
+            return await roster(workspace_id, team, on_behalf_of=on_behalf_of)
 
         calbot.console.members = members_while_alice_turns_it_off  # type: ignore[method-assign]
         clock.advance(seconds=(MONDAY_0859_LONDON - WEDNESDAY).total_seconds() + 60)
