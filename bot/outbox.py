@@ -80,6 +80,9 @@ class OutboxWorker:
                 item.id, "waiting for rate limit", self._clock.now() + timedelta(seconds=pause)
             )
             return
+        if not await self._still_ours(item):
+            log.info("outbox %s: taken over by another worker after a long batch", item.key)
+            return
         try:
             await self._deliver(item)
         except ChatThrottled as exc:
@@ -114,6 +117,17 @@ class OutboxWorker:
         async with asyncio.TaskGroup() as group:
             for items in lanes.values():
                 group.create_task(run(items))
+
+    async def _still_ours(self, item: ClaimedMessage) -> bool:
+        """Late in a slow batch (past half the lease), renew the claim before sending:
+        a claim that lapsed may have been taken by another instance, which then sends."""
+        if item.claimed_until is None:
+            return True
+        now = self._clock.now()
+        if now < item.claimed_until - timedelta(seconds=self._lease / 2):
+            return True
+        until = now + timedelta(seconds=self._lease)
+        return await self._store.renew_claim(item.id, item.claimed_until, until)
 
     async def _deliver(self, item: ClaimedMessage) -> None:
         chat = self._chats.get(item.platform)

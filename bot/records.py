@@ -118,6 +118,9 @@ class ClaimedMessage:
     # An earlier attempt was claimed but never reported back (the process died mid-send):
     # the message may already be on the platform.
     in_doubt: bool = False
+    # The end of this worker's claim: renewed before a send late in a long batch, and a
+    # renewal that finds another claim means another worker has taken the message over.
+    claimed_until: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -436,9 +436,25 @@ class SqlStore(ProposalStoreMixin):
                             # Every outcome (sent, retry, dead, skipped) clears the claim,
                             # so an expired claim means its holder died mid-send.
                             in_doubt=row.claimed_until is not None,
+                            claimed_until=lease,
                         )
                     )
         return claimed
+
+    async def renew_claim(self, message_id: int, held_until: datetime, until: datetime) -> bool:
+        """Extend this worker's claim; False if it lapsed and another worker claimed the
+        message (or it is no longer pending)."""
+        async with self._tx() as s:
+            result = await s.execute(
+                update(m.OutboxMessage)
+                .where(
+                    m.OutboxMessage.id == message_id,
+                    m.OutboxMessage.status == "pending",
+                    m.OutboxMessage.claimed_until == held_until,
+                )
+                .values(claimed_until=until)
+            )
+            return bool(getattr(result, "rowcount", 0))
 
     async def sent_ref(self, key: str) -> dict[str, object] | None:
         async with self._tx() as s:

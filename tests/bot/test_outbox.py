@@ -168,3 +168,25 @@ async def test_an_edit_of_an_original_given_up_on_is_posted_instead(setup) -> No
     await worker.drain()
     assert chat.sent == [("alice", "v1")]
     assert chat.edits == []
+
+
+async def test_a_batch_that_outlives_its_lease_sends_nothing_twice(setup) -> None:
+    """Sends slow enough that a 60 s lease runs out mid-batch, and another instance
+    claims what has lapsed: each message still goes out once."""
+    store, chat, worker, clock = setup
+    other = OutboxWorker(store, {"fake": chat}, clock)
+    await store.enqueue([_item(f"k{n}", f"m{n}") for n in range(3)])
+    send = chat.send_dm
+
+    async def slow_send(recipient: Recipient, message: Message) -> SentMessage:
+        if message.text == "m0":
+            clock.advance(seconds=35)
+        elif message.text == "m1":
+            clock.advance(seconds=30)  # the first claim ran out at 60 s
+            await other.deliver_due()  # the other instance takes what lapsed
+            clock.advance(seconds=5)
+        return await send(recipient, message)
+
+    chat.send_dm = slow_send  # type: ignore[method-assign]
+    await worker.deliver_due()
+    assert sorted(text for _, text in chat.sent) == ["m0", "m1", "m2"]
