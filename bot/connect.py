@@ -204,7 +204,8 @@ class ConnectFlow:
         except CalendarError as exc:
             log.warning("code exchange refused: %s", type(exc).__name__)
             reason = "Cronofy refused the sign-in (the code had expired or was already used)."
-            await self._fail(link, user, nonce, reason)
+            if not await self._fail(link, user, nonce, reason) and await self._completed(link.id):
+                return FinishResult("used", user=user)  # another load of this page won
             return FinishResult("failed", user=user, reason=reason)
         connection = await self._describe(tokens)
         now = self._clock.now()
@@ -216,7 +217,7 @@ class ConnectFlow:
         )
         update = self._edit(link, user, card, suffix="connected")
         if not await self._store.complete_link(link.id, nonce, connection, now, [update]):
-            return FinishResult("used", user=user)
+            return await self._lost_race(link.id, user, tokens.refresh_token)
         self._wake()
         if self.after_connect is not None:
             try:
@@ -263,6 +264,25 @@ class ConnectFlow:
             profile_id=first.profile_id if first else None,
             profile_name=(first.profile_name if first else info.email) or "",
         )
+
+    async def _lost_race(self, link_id: int, user: UserRecord, refresh_token: str) -> FinishResult:
+        """Another load of the same callback (a double navigation, a prefetch) finished
+        the link first: ours holds a grant nobody will use, so it is given back."""
+        try:
+            await self._calendar.revoke(refresh_token)
+        except CalendarError as exc:
+            log.warning("revoking an unused grant failed: %s", type(exc).__name__)
+        if await self._completed(link_id):
+            return FinishResult("used", user=user)
+        reason = (
+            "another sign-in with this link got there first, and this one connected nothing. "
+            "If your calendar isn't connected, ask for a new link with /calendar connect."
+        )
+        return FinishResult("failed", user=user, reason=reason)
+
+    async def _completed(self, link_id: int) -> bool:
+        current = await self._store.get_link(link_id)
+        return current is not None and current.completed_at is not None
 
     async def _fail(
         self,

@@ -17,6 +17,7 @@ both the chat user and the calendar account, with "Not me? Disconnect"
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import secrets
@@ -154,6 +155,33 @@ async def test_a_completed_link_and_its_callback_cannot_be_used_again(
     base, params = _with_state(callback, parse_qs(urlsplit(callback).query)["state"][0])
     await _refused_callback(calbot, base, params, status=410)
     assert changed_tables(before, await db_snapshot(calbot.runtime.engine)) == {}
+
+
+async def test_one_callback_loaded_twice_at_once_leaves_no_unused_grant(
+    calbot: RunningCalbot,
+) -> None:
+    """A double navigation or a prefetch: two loads race with one code. Whatever wins,
+    no page claims a connection that wasn't saved, and a grant nobody keeps is revoked."""
+    url = await _link(calbot, "alice")
+    callback = await _sign_in(calbot, await _click(url), "alice@contoso.com")
+    sandbox = calbot.runtime.sandbox.state
+    sandbox.set_latency(300)  # both loads are in flight before either finishes
+    async with httpx.AsyncClient(timeout=30) as http:
+        pages = await asyncio.gather(http.get(callback), http.get(callback))
+    sandbox.set_latency(0)
+    await calbot.settle()
+
+    user = await calbot.runtime.store.find_user(calbot.session("alice").actor().user)
+    assert user is not None
+    saved = await calbot.runtime.store.get_connection(user.id)
+    said_saved = [p for p in pages if p.status_code == 200 or "already saved" in p.text]
+    if saved is None:
+        assert said_saved == [], [p.text for p in pages]
+        assert sandbox.request_count("/oauth/token/revoke") >= 1
+    else:
+        # One "connected" page and one "already completed", not "Cronofy refused".
+        assert len(said_saved) == 2, [p.status_code for p in pages]
+    assert all("Traceback" not in p.text for p in pages)
 
 
 # --- expiry --------------------------------------------------------------------------------
