@@ -39,7 +39,9 @@ def mount(runtime: Any) -> None:
         return
     local = settings.teams_local_mode
     adapter, authentication = build_adapter(settings)
-    handler = CalbotTeamsHandler(runtime.bot, runtime.store)
+    handler = CalbotTeamsHandler(
+        runtime.bot, runtime.store, owners_are_admins=not settings.admin_ids
+    )
     route = MessagesRoute(
         adapter=adapter,
         authentication=authentication,

@@ -47,10 +47,13 @@ _MEMBERS = "calbot.teams.members"  # turn_state key: member id → roster entry 
 
 
 class CalbotTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]
-    def __init__(self, bot: Bot, store: Store) -> None:
+    def __init__(self, bot: Bot, store: Store, *, owners_are_admins: bool = True) -> None:
         super().__init__()
         self._bot = bot
         self._store = store
+        # Anyone may create a team in many tenants, and an owner asking in it is stored
+        # as an admin; an organisation that lists its admins (CALBOT_ADMINS) turns that off.
+        self._owners_are_admins = owners_are_admins
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         # The gateway reads the roster from this request's own (authenticated) Bot
@@ -158,7 +161,7 @@ class CalbotTeamsHandler(TeamsActivityHandler):  # type: ignore[misc]
         # stored flag stands. The store overwrites it with what we pass, so pass it on.
         # CALBOT_ADMINS (ids or e-mails) is checked by the core on top of this.
         is_admin = stored.is_admin if stored else False
-        if in_team and role:
+        if in_team and role and self._owners_are_admins:
             is_admin = role == "owner"
         profile = ChatProfile(
             display_name=sender.name or (stored.display_name if stored else ""),

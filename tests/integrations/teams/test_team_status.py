@@ -163,6 +163,17 @@ async def test_calbot_admins_works_for_anyone_listed(harness_factory) -> None:
     assert "2 of 5 connected" in _all_text(card)
 
 
+async def test_with_calbot_admins_set_a_team_owner_is_not_an_admin(harness_factory) -> None:
+    """Where anyone may create a team, owning one says little: the list decides."""
+    teams = await harness_factory(CALBOT_ADMINS="dan@contoso.com")
+    await _org(teams)
+    await teams.post(channel_message(teams, "who isn't synced?"))  # Alice owns the team
+    (reply,) = teams.connector.posts(CHANNEL_CONVERSATION)
+    assert "Only workspace admins" in reply.text
+    alice = await teams.runtime.store.find_user(UserRef(TEAMS, TENANT, ALICE.aad))
+    assert alice is None or not alice.is_admin
+
+
 async def test_a_roster_of_1200_is_read_completely_in_three_pages(teams: TeamsHarness) -> None:
     seed_team(teams.connector, (ALICE, *many(1199)))
     await teams.post(channel_message(teams, "who isn't synced?"))
