@@ -31,7 +31,8 @@ of 200 is one ~100 ms burst, so its p99 is that burst's length, and the pooled p
 the slowest burst's: on a shared virtual machine the same CPU work takes up to 1.6×
 longer in episodes of 30-50 ms, so 20 pairs are run and the per-pair ratios printed
 too. `BENCH_CALBOT_CMD` (default `app.py serve`) runs another calbot entry point, to
-measure a change before and after.
+measure a change before and after; `BENCH_BARE_GC=1` gives the bare app calbot's garbage
+collector settings (its slowest waves are otherwise its own full collections).
 """
 
 from __future__ import annotations
@@ -273,6 +274,12 @@ async def run_bare(port: int) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, HOST, port).start()
+    if os.environ.get("BENCH_BARE_GC"):
+        # calbot's own GC settings (app.py): the stricter floor, without the bare
+        # app's full collections of its start-up heap in the middle of a wave.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 20)
     await _until_terminated()
     await runner.cleanup()
 
