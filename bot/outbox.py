@@ -11,7 +11,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.errors import ChatNotFound, ChatNotInstalled, ChatThrottled, StoreUnavailable
 from bot.identity import SentMessage
@@ -22,7 +22,7 @@ from bot.records import ClaimedMessage
 log = logging.getLogger(__name__)
 
 UNDELIVERABLE = (ChatNotInstalled, ChatNotFound)
-ORIGINAL_WAIT_MAX = 10.0  # seconds between checks while an edit waits for its original
+ORIGINAL_LAG = 0.1  # seconds after its original's next attempt that a waiting edit retries
 
 
 class OutboxWorker:
@@ -143,18 +143,19 @@ class OutboxWorker:
                 # in time ("2 of 9" after "9 of 9").
                 await self._store.mark_skipped(item.id, "superseded by a newer edit")
                 return
-            ref = await self._store.sent_ref(item.edit_of)
-            if ref is not None:
-                sent = SentMessage(platform=item.platform, ref=dict(ref))
-                await chat.update(sent, message)
-                await self._store.mark_sent(item.id, dict(ref), self._clock.now())
+            # Status and ref in one read: checked one after the other, a concurrent lane
+            # could send the original in between and the edit would find neither.
+            original = await self._store.outbox_state(item.edit_of)
+            if original is not None and original.sent_ref is not None:
+                ref = dict(original.sent_ref)
+                await chat.update(SentMessage(platform=item.platform, ref=ref), message)
+                await self._store.mark_sent(item.id, ref, self._clock.now())
                 return
-            status = await self._store.outbox_status(item.edit_of)
-            if status == "pending":
+            if original is not None and original.status == "pending":
                 # Only delayed (throttled, backing off): wait for it. A copy posted now
                 # would leave two messages, the original never edited again.
-                raise _OriginalNotSentYet(item.edit_of, on_its_way=True)
-            if status is None and item.attempts < 3:
+                raise _OriginalNotSentYet(item.edit_of, retry_at=original.next_attempt_at)
+            if original is None and item.attempts < 3:
                 raise _OriginalNotSentYet(item.edit_of)  # may be queued in a moment
             if item.recipient is None:
                 await self._store.mark_skipped(item.id, f"{item.edit_of} was never sent")
@@ -177,13 +178,14 @@ class OutboxWorker:
 
     async def _retry_or_give_up(self, item: ClaimedMessage, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"[:500]
-        if isinstance(exc, _OriginalNotSentYet) and exc.on_its_way:
+        if isinstance(exc, _OriginalNotSentYet) and exc.retry_at is not None:
             # Not a failure of this message: its original has attempts of its own and
-            # ends sent (edit it) or given up (post this instead). Check back soon.
-            delay = min(0.5 * 2 ** max(item.attempts - 1, 0), ORIGINAL_WAIT_MAX)
-            await self._store.mark_retry(
-                item.id, reason, self._clock.now() + timedelta(seconds=delay)
-            )
+            # ends sent (edit it) or given up (post this instead). Come back just after
+            # the original's next attempt.
+            now = self._clock.now()
+            soonest = now + timedelta(seconds=0.5)
+            after_original = exc.retry_at + timedelta(seconds=ORIGINAL_LAG)
+            await self._store.mark_retry(item.id, reason, max(soonest, after_original))
             return
         if item.attempts >= self._max_attempts:
             log.error("outbox %s gave up after %d attempts: %s", item.key, item.attempts, reason)
@@ -230,6 +232,6 @@ class _PlatformOff(Exception):
 
 
 class _OriginalNotSentYet(Exception):
-    def __init__(self, key: str, *, on_its_way: bool = False) -> None:
+    def __init__(self, key: str, *, retry_at: datetime | None = None) -> None:
         super().__init__(f"waiting for {key} to be sent")
-        self.on_its_way = on_its_way
+        self.retry_at = retry_at  # the original's next attempt, if it is still pending

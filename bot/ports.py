@@ -16,6 +16,7 @@ from bot.records import (
     LinkRecord,
     NewReport,
     OutboxItem,
+    OutboxState,
     ProposalRecord,
     SyncFacts,
     UserRecord,
@@ -246,7 +247,7 @@ class Store(Protocol):
 
     async def sent_ref(self, key: str) -> dict[str, object] | None: ...
 
-    async def outbox_status(self, key: str) -> str | None: ...
+    async def outbox_state(self, key: str) -> OutboxState | None: ...
 
     async def mark_sent(self, message_id: int, ref: dict[str, object], now: datetime) -> None: ...
 

@@ -124,6 +124,15 @@ class ClaimedMessage:
 
 
 @dataclass(frozen=True)
+class OutboxState:
+    """One queued message as it stands: pending | sent | dead | skipped."""
+
+    status: str
+    next_attempt_at: datetime
+    sent_ref: dict[str, object] | None = None  # where it went, once sent
+
+
+@dataclass(frozen=True)
 class SyncFacts:
     """Everything the store knows about one person's calendar connection, for reports."""
 

@@ -22,6 +22,7 @@ from bot.records import (
     LinkRecord,
     NewReport,
     OutboxItem,
+    OutboxState,
     ReportRecord,
     SyncFacts,
     UserRecord,
@@ -463,11 +464,14 @@ class SqlStore(ProposalStoreMixin):
                 return None
             return dict(row.sent_ref or {})
 
-    async def outbox_status(self, key: str) -> str | None:
-        """pending | sent | dead | skipped, or None when nothing was queued under `key`."""
+    async def outbox_state(self, key: str) -> OutboxState | None:
+        """Where the message queued under `key` is, read at once; None if nothing was."""
         async with self._tx() as s:
-            status = await s.scalar(select(m.OutboxMessage.status).filter_by(key=key))
-            return str(status) if status is not None else None
+            row = await s.scalar(select(m.OutboxMessage).filter_by(key=key))
+            if row is None:
+                return None
+            sent = dict(row.sent_ref or {}) if row.status == "sent" else None
+            return OutboxState(row.status, row.next_attempt_at, sent)
 
     async def mark_sent(self, message_id: int, ref: dict[str, object], now: datetime) -> None:
         async with self._tx() as s:
