@@ -184,6 +184,31 @@ async def test_one_callback_loaded_twice_at_once_leaves_no_unused_grant(
     assert all("Traceback" not in p.text for p in pages)
 
 
+async def test_a_callback_overtaken_by_a_new_click_gives_its_grant_back(
+    calbot: RunningCalbot,
+) -> None:
+    """The link is clicked again while a sign-in is being finished: the new click owns the
+    link now, so the finished sign-in saves nothing, says so, and revokes its grant."""
+    url = await _link(calbot, "alice")
+    callback = await _sign_in(calbot, await _click(url), "alice@contoso.com")
+    sandbox = calbot.runtime.sandbox.state
+    revokes = sandbox.request_count("/oauth/token/revoke")
+    sandbox.set_latency(400)  # the code exchange and the profile reads take 1 s and more
+    async with httpx.AsyncClient(timeout=30) as http:
+        finishing = asyncio.create_task(http.get(callback))
+        await asyncio.sleep(0.1)
+        await _click(url)  # a new click replaces the state the callback carries
+        page = await finishing
+    sandbox.set_latency(0)
+    await calbot.settle()
+
+    assert page.status_code == 400, page.text
+    assert "got there first" in page.text and "Traceback" not in page.text
+    user = await calbot.runtime.store.find_user(calbot.session("alice").actor().user)
+    assert user is not None and await calbot.runtime.store.get_connection(user.id) is None
+    assert sandbox.request_count("/oauth/token/revoke") == revokes + 1
+
+
 # --- expiry --------------------------------------------------------------------------------
 
 
