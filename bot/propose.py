@@ -210,12 +210,11 @@ class ProposeService:
         )
 
     async def _not_connected(self, proposal: ProposalRecord) -> set[int]:
-        missing: set[int] = set()
-        for participant in proposal.active:
-            connection = await self._store.get_connection(participant.user.id)
-            if connection is None or not connection.is_healthy:
-                missing.add(participant.user.id)
-        return missing
+        return {p.user.id for p in proposal.active if not await self._has_calendar(p.user.id)}
+
+    async def _has_calendar(self, user_id: int) -> bool:
+        connection = await self._store.get_connection(user_id)
+        return connection is not None and connection.is_healthy
 
     async def _slot_request(
         self, proposal: ProposalRecord, people: list[ParticipantRecord], shift_days: int
@@ -272,7 +271,7 @@ class ProposeService:
         slot = proposal.slot(slot_id) if slot_id is not None else None
         if slot is None or slot.state != "open":
             return simple("That time is no longer on offer.")
-        if answer == "accept" and me.user.id in await self._not_connected(proposal):
+        if answer == "accept" and not await self._has_calendar(me.user.id):
             # The booking writes the event into each accepting interviewer's calendar.
             return propose_cards.connect_to_accept()
         recorded = await self._store.record_response(slot.id, me.id, answer)

@@ -457,17 +457,18 @@ class SqlStore(ProposalStoreMixin):
             )
             return bool(getattr(result, "rowcount", 0))
 
-    async def sent_ref(self, key: str) -> dict[str, object] | None:
-        async with self._tx() as s:
-            row = await s.scalar(select(m.OutboxMessage).filter_by(key=key))
-            if row is None or row.status != "sent":
-                return None
-            return dict(row.sent_ref or {})
-
     async def outbox_state(self, key: str) -> OutboxState | None:
         """Where the message queued under `key` is, read at once; None if nothing was."""
         async with self._tx() as s:
-            row = await s.scalar(select(m.OutboxMessage).filter_by(key=key))
+            row = (
+                await s.execute(
+                    select(
+                        m.OutboxMessage.status,
+                        m.OutboxMessage.next_attempt_at,
+                        m.OutboxMessage.sent_ref,
+                    ).filter_by(key=key)
+                )
+            ).first()
             if row is None:
                 return None
             sent = dict(row.sent_ref or {}) if row.status == "sent" else None

@@ -19,16 +19,6 @@ from tests.support import TEST_KEY, RunningCalbot, free_port, make_settings
 APP_ID = "6f1c2b8e-3d4a-4e5f-9a0b-1c2d3e4f5a6b"
 
 
-async def _connect(calbot: RunningCalbot, user: str = "alice") -> None:
-    session = calbot.session(user)
-    await session.say("/calendar connect")
-    await calbot.settle()
-    url = session.last_dm().message.buttons()[0].url
-    assert url
-    await session.follow_connect_link(url, sandbox_url=calbot.sandbox_url)
-    await calbot.settle()
-
-
 def _by_name(results: list[Check]) -> dict[str, Check]:
     return {r.name: r for r in results}
 
@@ -52,7 +42,7 @@ def _wired(calbot: RunningCalbot, slack: MockSlack, **overrides: object):
 
 
 async def test_everything_up_is_all_ticks(calbot: RunningCalbot) -> None:
-    await _connect(calbot)
+    await calbot.connect_calendar("alice")
     async with MockSlack.running() as slack:
         results = await doctor.run_checks(Context(_wired(calbot, slack)))
     by = _by_name(results)
@@ -149,7 +139,7 @@ async def test_unreachable_database_hides_the_password() -> None:
 
 
 async def test_a_stored_token_the_key_cannot_read_fails(calbot: RunningCalbot) -> None:
-    await _connect(calbot)
+    await calbot.connect_calendar("alice")
     url = calbot.runtime.settings.DATABASE_URL
     ctx = Context(make_settings(url, TOKEN_ENCRYPTION_KEY=generate_key()), facts={"migrated": True})
     result = await checks.encryption_key(ctx)

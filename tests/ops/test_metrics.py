@@ -32,16 +32,6 @@ def _value(samples, name: str, **labels: str) -> float | None:
     return samples.get((name, tuple(sorted(labels.items()))))
 
 
-async def _connect(calbot: RunningCalbot, user: str = "alice") -> None:
-    session = calbot.session(user)
-    await session.say("/calendar connect")
-    await calbot.settle()
-    url = session.last_dm().message.buttons()[0].url
-    assert url
-    await session.follow_connect_link(url, sandbox_url=calbot.sandbox_url)
-    await calbot.settle()
-
-
 async def test_requests_are_counted_by_route_template_never_by_url(
     calbot: RunningCalbot,
 ) -> None:
@@ -103,7 +93,7 @@ async def test_outbox_and_connection_gauges_come_from_the_database(
     assert (_value(samples, "calbot_outbox_oldest_pending_age_seconds") or 0) >= 0
 
     await calbot.settle()
-    await _connect(calbot, "alice")
+    await calbot.connect_calendar("alice")
     samples = await _scrape(calbot)
     assert _value(samples, "calbot_outbox_pending") == 0
     assert _value(samples, "calbot_calendar_connections", state="connected") == 1
@@ -111,7 +101,7 @@ async def test_outbox_and_connection_gauges_come_from_the_database(
 
 
 async def test_cronofy_calls_are_timed_by_path_template(calbot: RunningCalbot) -> None:
-    await _connect(calbot)
+    await calbot.connect_calendar("alice")
     samples = await _scrape(calbot)
     timed = _value(
         samples, "calbot_cronofy_request_duration_seconds_count", method="POST", path="/oauth/token"

@@ -283,13 +283,7 @@ def _admin() -> ChatProfile:
 
 @pytest.fixture
 async def channel_url(calbot: RunningCalbot) -> str:
-    session = calbot.session("alice")
-    await session.say("/calendar connect")
-    await calbot.settle()
-    url = session.last_dm().message.buttons()[0].url
-    assert url
-    await session.follow_connect_link(url, sandbox_url=calbot.sandbox_url)
-    await calbot.settle()
+    await calbot.connect_calendar("alice")
     [channel] = calbot.runtime.sandbox.state.channels()
     return str(channel.callback_url)
 

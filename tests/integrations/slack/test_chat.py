@@ -155,7 +155,8 @@ async def test_outbox_reschedules_after_a_429(calbot: Calbot) -> None:
     assert [c.status for c in slack.calls_to("chat.postMessage")] == [429]
     due = await runtime.store.next_due()
     assert due is not None and due > runtime.clock.now() + timedelta(seconds=25)
-    assert await runtime.store.sent_ref("t:1") is None
+    state = await runtime.store.outbox_state("t:1")
+    assert state is not None and state.sent_ref is None
 
 
 # --- rosters ----------------------------------------------------------------------------

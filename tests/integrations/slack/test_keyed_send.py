@@ -148,7 +148,8 @@ async def test_outbox_resolves_a_send_left_in_flight(calbot: Calbot) -> None:
     assert len(slack.calls_to("chat.postMessage")) == 1
     assert len(slack.calls_to("conversations.history")) == 1
     [landed] = slack.landed(OUTBOX_EVENT)
-    assert await runtime.store.sent_ref("t:1") == {
+    state = await runtime.store.outbox_state("t:1")
+    assert state is not None and state.sent_ref == {
         "channel": landed.channel,
         "ts": landed.ts,
         "team": "T1",
